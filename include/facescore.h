@@ -1,0 +1,139 @@
+/* facescore — public API.
+ *
+ * Every function that can fail returns an fs_status; on failure a human-readable reason
+ * ("PNG: truncated IDAT chunk", "cascade: stage 3 has no weakClassifiers") is kept per
+ * thread and returned by fs_last_error(). Objects are opaque and freed with their _free().
+ * All names are prefixed fs_ / FS_.
+ *
+ * Sections (one per pipeline stage): core, image, detect, nn (runtime).
+ */
+#ifndef FACESCORE_H
+#define FACESCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FS_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ core */
+
+typedef enum {
+    FS_OK = 0,
+    FS_ERR_IO,          /* cannot open/read/write a file */
+    FS_ERR_FORMAT,      /* malformed or truncated input bytes */
+    FS_ERR_UNSUPPORTED, /* valid input using a feature we do not implement */
+    FS_ERR_LIMIT,       /* input exceeds a configured size / pixel limit */
+    FS_ERR_NOMEM,       /* allocation failed */
+    FS_ERR_ARG,         /* invalid argument from the caller */
+    FS_ERR_INTERNAL
+} fs_status;
+
+/* Short generic text for a status code ("malformed input"). */
+const char *fs_strerror(fs_status s);
+/* Detailed reason of the last failure on this thread ("" if none). */
+const char *fs_last_error(void);
+
+/* ------------------------------------------------------------------ image */
+
+/* 8-bit interleaved image: channels 1 (gray) or 3 (RGB). Row y starts at data + y*stride. */
+typedef struct {
+    int width, height;
+    int channels;
+    int stride;      /* bytes per row, >= width*channels */
+    uint8_t *data;   /* owned when obtained from fs_image_* functions; free with fs_image_free */
+} fs_image;
+
+typedef struct {
+    uint64_t max_pixels; /* width*height limit, checked from the header before decoding; 0 = default 40e6 */
+    uint64_t max_bytes;  /* encoded size limit; 0 = default 64 MiB */
+} fs_image_limits;
+
+typedef enum { FS_FMT_UNKNOWN = 0, FS_FMT_JPEG, FS_FMT_PNG, FS_FMT_WEBP, FS_FMT_BMP } fs_image_format;
+
+/* Sniff the container format from magic bytes. */
+fs_image_format fs_image_sniff(const void *buf, size_t len);
+
+/* Decode JPEG/PNG/WebP/BMP to RGB (want_channels 3) or gray (1); 0 keeps the file's own
+ * (gray stays gray, everything else RGB). JPEG EXIF orientation is applied. lim may be NULL. */
+fs_status fs_image_decode(const void *buf, size_t len, int want_channels,
+                          const fs_image_limits *lim, fs_image *out);
+fs_status fs_image_load(const char *path, int want_channels, const fs_image_limits *lim,
+                        fs_image *out);
+
+fs_status fs_image_alloc(fs_image *img, int width, int height, int channels);
+void      fs_image_free(fs_image *img);
+
+/* Encoders. quality 1..100 for JPEG. *out is malloc'ed; free() it. */
+fs_status fs_image_encode_jpeg(const fs_image *img, int quality, uint8_t **out, size_t *out_len);
+fs_status fs_image_encode_png(const fs_image *img, uint8_t **out, size_t *out_len);
+/* Writes by extension: .jpg/.jpeg or .png. */
+fs_status fs_image_save(const fs_image *img, const char *path);
+
+/* Gray conversion with OpenCV's fixed-point BT.601 weights (bit-exact with cv::cvtColor RGB2GRAY). */
+fs_status fs_image_to_gray(const fs_image *src, fs_image *dst);
+typedef enum { FS_RESIZE_BILINEAR = 0, FS_RESIZE_AREA } fs_resize_mode;
+fs_status fs_image_resize(const fs_image *src, int width, int height, fs_resize_mode mode,
+                          fs_image *dst);
+/* Crop; the rectangle is clipped to the image (error if empty). */
+fs_status fs_image_crop(const fs_image *src, int x, int y, int w, int h, fs_image *dst);
+/* dst(x,y) = src(M * [x y 1]^T), M 2x3 row-major (inverse map), bilinear, border = constant 0. */
+fs_status fs_image_warp_affine(const fs_image *src, const double m[6], int width, int height,
+                               fs_image *dst);
+
+/* Drawing for annotated output. */
+void fs_image_draw_rect(fs_image *img, int x, int y, int w, int h, int thickness,
+                        uint8_t r, uint8_t g, uint8_t b);
+void fs_image_draw_dot(fs_image *img, int cx, int cy, int radius, uint8_t r, uint8_t g, uint8_t b);
+
+/* ------------------------------------------------------------------ detect */
+
+typedef struct { float x, y, w, h; } fs_rect;
+
+typedef struct {
+    fs_rect box;             /* in original image pixels */
+    float   confidence;      /* detector score (Haar: neighbour count) */
+    int     has_landmarks;
+    float   landmarks[5][2]; /* right eye, left eye, nose, right mouth corner, left mouth corner */
+} fs_face;
+
+/* Result codes of the original system. */
+enum { FS_CODE_NO_FACE = 0, FS_CODE_MANY_FACES = 1, FS_CODE_ONE_FACE = 2 };
+
+typedef struct {
+    fs_face *faces;  /* sorted, largest first for Haar; free with fs_detections_free */
+    int      n;
+    int      code;     /* FS_CODE_* */
+    int      largest;  /* index of the largest face, -1 if none */
+} fs_detections;
+
+void fs_detections_free(fs_detections *d);
+
+/* Haar / LBP cascades in OpenCV's XML format. */
+typedef struct fs_cascade fs_cascade;
+fs_status fs_cascade_load(const char *path, fs_cascade **out);
+fs_status fs_cascade_load_memory(const char *xml, size_t len, fs_cascade **out);
+void      fs_cascade_free(fs_cascade *c);
+/* Default search: $FACESCORE_CASCADE, models/, /usr/share/opencv4/haarcascades, ... */
+const char *fs_cascade_default_path(void);
+
+typedef struct {
+    double scale_factor;   /* default 1.03 (the original design) */
+    int    min_neighbors;  /* default 6 */
+    int    min_w, min_h;   /* minSize, 0 = none */
+    int    max_w, max_h;   /* maxSize, 0 = none */
+    int    threads;        /* 0 = all cores */
+} fs_haar_params;
+
+void fs_haar_params_default(fs_haar_params *p);
+/* detectMultiScale on an 8-bit image (RGB is converted to gray first). */
+fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar_params *p,
+                         fs_detections *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FACESCORE_H */

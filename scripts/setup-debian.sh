@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian 12 packages facescore needs to build and test. Idempotent; uses sudo when not root.
+set -e
+PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev"
+# optional: clang + its sanitizer runtime for `make asan` / gcc-vs-clang builds
+PKGS="$PKGS clang libclang-rt-14-dev"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup-debian: installing$missing"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi

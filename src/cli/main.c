@@ -1,0 +1,48 @@
+/* cli/main.c — `facescore <command> ...`: dispatch to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/cpu.h"
+#include "facescore.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "facescore " FS_VERSION_STRING " — find faces in photos and score them (a toy: see README)\n"
+            "\n"
+            "usage: facescore <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  detect IMAGE...            find faces (Haar cascade), print result code and boxes\n"
+            "  model info FILE            inputs, outputs, ops, parameters, FLOPs of a TFLite/ONNX/TF.js model\n"
+            "  model run FILE --input X.f32 --save Y.f32\n"
+            "                             run a model on a raw float32 tensor\n"
+            "  bench detect IMAGE         time face detection (median_ms on the last line)\n"
+            "  bench model FILE           time one model inference (median_ms on the last line)\n"
+            "  version                    version and CPU kernels in use\n"
+            "\n"
+            "Run `facescore <command> --help` for the options of a command.\n");
+}
+
+static int bench(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "detect")) return fs_cli_bench_detect(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "model")) return fs_cli_bench_model(argc - 1, argv + 1);
+    fprintf(stderr, "usage: facescore bench detect|model ...\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("facescore %s (kernels: %s)\n", FS_VERSION_STRING, fs_cpu_level_name());
+        return 0;
+    }
+    if (!strcmp(cmd, "detect")) return fs_cli_detect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "model")) return fs_cli_model(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return bench(argc - 1, argv + 1);
+    fprintf(stderr, "facescore: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

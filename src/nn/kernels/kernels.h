@@ -1,0 +1,69 @@
+/* nn/kernels/kernels.h — raw-pointer kernels for the hot ops, shared by the portable reference
+ * (nn/kernels/ref_*.c, always built) and the per-ISA fast paths (nn/kernels/x86/avx2/, x86/avx512/,
+ * arm/neon/). The executor picks one at plan time with nn_select_*(); every fast path is tested
+ * against the reference (tests/nn/test_kernels_*.c).
+ *
+ * Layouts: activations NHWC float32; conv weights OHWI [Cout][KH][KW][Cin/groups]; FC weights
+ * [Cout][Cin]. Fused activation = clamp to [act_min, act_max].
+ */
+#ifndef FS_NN_KERNELS_H
+#define FS_NN_KERNELS_H
+
+#include <stddef.h>
+
+struct fs_pool;
+
+typedef struct {
+    int n, ih, iw, ic;       /* input  [n][ih][iw][ic] */
+    int oh, ow, oc;          /* output [n][oh][ow][oc] */
+    int kh, kw, sh, sw, dh, dw;
+    int pad_t, pad_l;        /* bottom/right padding is implied by oh/ow */
+    int groups;              /* 1 = dense, ic = depthwise */
+    float act_min, act_max;
+} nn_conv_params;
+
+typedef struct {
+    int m, k, n;             /* y[m][n] = x[m][k] * w[n][k]^T + b[n] */
+    float act_min, act_max;
+} nn_fc_params;
+
+typedef struct {
+    int n, ih, iw, c, oh, ow;
+    int kh, kw, sh, sw;
+    int pad_t, pad_l;
+    int count_include_pad;   /* average pool only */
+} nn_pool_params;
+
+/* A prepared kernel: weights packed once at plan time, then run with no allocation. */
+typedef struct nn_conv_impl {
+    const char *name;
+    void *packed;            /* owned; freed with free_fn */
+    void (*run)(const struct nn_conv_impl *k, const nn_conv_params *p, const float *in, float *out,
+                struct fs_pool *pool);
+    void (*free_fn)(void *packed);
+} nn_conv_impl;
+
+typedef struct nn_fc_impl {
+    const char *name;
+    void *packed;
+    void (*run)(const struct nn_fc_impl *k, const nn_fc_params *p, const float *in, float *out,
+                struct fs_pool *pool);
+    void (*free_fn)(void *packed);
+} nn_fc_impl;
+
+/* Portable references (plain C, single-threaded). */
+void nn_conv2d_ref(const nn_conv_params *p, const float *in, const float *w, const float *bias,
+                   float *out);
+void nn_fc_ref(const nn_fc_params *p, const float *in, const float *w, const float *bias, float *out);
+void nn_maxpool_ref(const nn_pool_params *p, const float *in, float *out);
+void nn_avgpool_ref(const nn_pool_params *p, const float *in, float *out);
+
+/* Dispatch: the best implementation for these parameters on this CPU (honours FS_CPU=portable|avx2).
+ * Returns 0 and fills *k, or -1 on allocation failure. w/bias are copied/packed: the caller may free
+ * them afterwards. */
+int  nn_select_conv(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
+int  nn_select_fc(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
+void nn_conv_impl_free(nn_conv_impl *k);
+void nn_fc_impl_free(nn_fc_impl *k);
+
+#endif
