@@ -6,9 +6,3 @@ int fs_cli_model(int argc, char **argv) {
     fprintf(stderr, "facescore model: not built yet\n");
     return 2;
 }
-
-int fs_cli_bench_model(int argc, char **argv) {
-    (void)argc; (void)argv;
-    fprintf(stderr, "facescore bench model: not built yet\n");
-    return 2;
-}
