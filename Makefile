@@ -2,6 +2,7 @@
 #   make            library + CLI into build/
 #   make test       builds and runs the whole test suite (last line: "N passed, N failed, N skipped")
 #   make asan       the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   make run        builds, then runs the main job on samples/face.jpg
 #   make clean
 #
 # Every .c under src/ (except src/cli/) goes into libfacescore.a; every .c under tests/ into one
@@ -45,7 +46,7 @@ LIB  := $(BUILD)/libfacescore.a
 BIN  := $(BUILD)/facescore
 TBIN := $(BUILD)/facescore_tests
 
-.PHONY: all test asan clean check-tools
+.PHONY: all test asan clean run
 all: $(BIN)
 
 $(LIB): $(LIB_OBJ)
@@ -66,6 +67,12 @@ $(BUILD)/%.o: %.c
 # FS_SHARED_DIR, default ../shared, and skip what is not there.
 test: $(TBIN) $(BIN)
 	FS_BIN=$(BIN) ./$(TBIN) $(TESTS)
+
+# The main job on the shipped sample photo (grows with the pipeline: detect now, score later).
+run: $(BIN)
+	@mkdir -p out
+	./$(BIN) detect --draw out/face_detected.jpg samples/face.jpg
+	@echo "annotated image: out/face_detected.jpg"
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
