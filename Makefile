@@ -27,12 +27,14 @@ AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c
 
 ALL_LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+# drop files of folders whose ISA this target lacks (filter-out takes one % only, hence findstring)
+without = $(foreach f,$(1),$(if $(strip $(foreach d,$(2),$(findstring /$(d)/,$(f)))),,$(f)))
 ifeq ($(ARCH),x86_64)
-LIB_SRC := $(filter-out %/neon/%,$(ALL_LIB_SRC))
+LIB_SRC := $(call without,$(ALL_LIB_SRC),neon)
 else ifeq ($(ARCH),aarch64)
-LIB_SRC := $(filter-out %/avx2/% %/avx512/%,$(ALL_LIB_SRC))
+LIB_SRC := $(call without,$(ALL_LIB_SRC),avx2 avx512)
 else
-LIB_SRC := $(filter-out %/avx2/% %/avx512/% %/neon/%,$(ALL_LIB_SRC))
+LIB_SRC := $(call without,$(ALL_LIB_SRC),avx2 avx512 neon)
 endif
 CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
 TEST_SRC := $(shell find tests -name '*.c' | sort)

@@ -46,3 +46,18 @@ TEST(cpu_level_is_named) {
     const char *n = fs_cpu_level_name();
     CHECK(!strcmp(n, "avx512") || !strcmp(n, "avx2") || !strcmp(n, "neon") || !strcmp(n, "portable"));
 }
+
+#include "core/progress.h"
+
+TEST(progress_format_shows_rate_and_eta) {
+    char buf[256];
+    fs_progress_format(buf, sizeof buf, "detect", 50, 200, 10.0);
+    /* 50 items in 10 s = 5/s; 150 left = 30 s */
+    CHECK_MSG(strstr(buf, " 25% 50/200 5.0/s") != NULL, "got '%s'", buf);
+    CHECK_MSG(strstr(buf, "ETA 0:30") != NULL, "got '%s'", buf);
+    CHECK_MSG(strstr(buf, "[######..................]") != NULL, "got '%s'", buf);
+    fs_progress_format(buf, sizeof buf, "x", 0, 10, 0.0);
+    CHECK_MSG(strstr(buf, "ETA --:--") != NULL, "got '%s'", buf);
+    fs_progress_format(buf, sizeof buf, "x", 7200, 7200, 3725.0);
+    CHECK_MSG(strstr(buf, "100%") && strstr(buf, "elapsed 1:02:05"), "got '%s'", buf);
+}
