@@ -1,0 +1,12 @@
+/* nn/kernels/x86/avx2/select_avx2.c — AVX2+FMA fast-path selection (placeholder: none yet). */
+#include "nn/kernels/kernels_internal.h"
+
+int nn_conv_select_avx2(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k) {
+    (void)p; (void)w; (void)bias; (void)k;
+    return 1;
+}
+
+int nn_fc_select_avx2(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k) {
+    (void)p; (void)w; (void)bias; (void)k;
+    return 1;
+}
