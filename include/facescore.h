@@ -133,6 +133,63 @@ void fs_haar_params_default(fs_haar_params *p);
 fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar_params *p,
                          fs_detections *out);
 
+/* ------------------------------------------------------------------ nn (runtime) */
+
+/* A neural network loaded from TFLite (.tflite), ONNX (.onnx) or TF.js (model.json + .bin shards),
+ * run in float32 on the CPU. Loading parses and checks the file; the first run (or fs_model_plan)
+ * infers shapes, folds constants, picks kernels and lays out one activation arena; later runs
+ * allocate nothing. Activations use the model's own layout (TFLite/TF.js NHWC, ONNX NCHW).
+ * One fs_model is not safe to run from two threads at once (use one model per thread). */
+typedef struct fs_model fs_model;
+
+#define FS_MODEL_MAX_DIMS 8
+typedef struct {
+    const char *name;                 /* owned by the model */
+    int         ndim;
+    int64_t     dims[FS_MODEL_MAX_DIMS]; /* -1 = not known until planned */
+    int         dtype;                /* 0 float32, 1 int64, 2 int32, 3 uint8, 4 int8, 5 bool, 6 f16 */
+} fs_tensor_info;
+
+/* Format from the magic bytes / extension: TFLite flatbuffer, ONNX protobuf, or a TF.js model.json
+ * (shards read relative to it). */
+fs_status fs_model_load(const char *path, fs_model **out);
+/* TFLite or ONNX bytes (not TF.js, whose weights live in other files). buf is copied. */
+fs_status fs_model_load_memory(const void *buf, size_t len, fs_model **out);
+void      fs_model_free(fs_model *m);
+const char *fs_model_format(const fs_model *m); /* "tflite", "onnx", "tfjs" */
+
+int       fs_model_num_inputs(const fs_model *m);
+int       fs_model_num_outputs(const fs_model *m);
+fs_status fs_model_input_info(const fs_model *m, int i, fs_tensor_info *info);
+fs_status fs_model_output_info(const fs_model *m, int i, fs_tensor_info *info);
+/* Any tensor by name, or "#N" for tensor index N (TFLite tensor numbers are kept). */
+fs_status fs_model_tensor_info(const fs_model *m, const char *name, fs_tensor_info *info);
+
+/* Threads for the kernels (1 = caller only; <= 0 = all cores). Default 1. */
+fs_status fs_model_set_threads(fs_model *m, int threads);
+/* Fixes the dims of input i (for dynamic dims, or another batch size); replans on the next run. */
+fs_status fs_model_set_input_shape(fs_model *m, int i, int ndim, const int64_t *dims);
+/* Keeps an intermediate tensor (name or "#N") readable after a run: the planner will not reuse its
+ * buffer. Call before running (it replans). */
+fs_status fs_model_keep_tensor(fs_model *m, const char *name);
+/* Plans now (otherwise the first run does it). */
+fs_status fs_model_plan(fs_model *m);
+
+/* Input buffer i inside the arena (plans if needed): write the input there, then fs_model_run.
+ * *numel receives its element count. NULL on failure (fs_last_error). */
+float    *fs_model_input(fs_model *m, int i, size_t *numel);
+/* Copies numel floats into input i (numel must match). */
+fs_status fs_model_set_input(fs_model *m, int i, const float *data, size_t numel);
+fs_status fs_model_run(fs_model *m);
+/* Runs n inputs of input 0 one after the other (in + k*in_stride floats each), copying the named
+ * output (NULL = the first output) to out + k*out_stride. The plan is reused: no allocation. */
+fs_status fs_model_run_batch(fs_model *m, int n, const float *in, size_t in_stride,
+                             const char *output, float *out, size_t out_stride);
+/* Output i / any kept tensor (name or "#N") after a run; *numel gets the element count.
+ * Valid until the next run / replan. NULL if unknown or not kept (intermediates must be kept). */
+const float *fs_model_output(const fs_model *m, int i, size_t *numel);
+const float *fs_model_tensor(const fs_model *m, const char *name, size_t *numel);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,7 +30,7 @@ struct nn_graph;
 struct fs_pool;
 
 #define NN_MAX_DIMS 8
-#define NN_MAX_IO 16 /* inputs per node (Concat may need more: see in_extra) */
+#define NN_MAX_IO 32 /* inputs / outputs per node */
 
 typedef enum { NN_F32 = 0, NN_I64, NN_I32, NN_U8, NN_I8, NN_BOOL, NN_F16 } nn_dtype;
 
@@ -47,6 +47,12 @@ typedef struct {
     int      producer;    /* node index, -1 for graph inputs and constants */
     int      last_use;    /* last node index reading it */
     int      keep;        /* graph output or requested intermediate: never reused */
+    /* planner bookkeeping (nn/plan.c): shapes as the file declared them, restored before each plan */
+    int      decl_ndim;
+    int64_t  decl_dims[NN_MAX_DIMS];
+    int      decl_saved;
+    int      folded;      /* made constant by the planner (data owned by the plan, reset on replan) */
+    int      alias_of;    /* planner: shares the buffer of this tensor (reshape-like ops), else -1 */
 } nn_tensor;
 
 typedef enum {
@@ -80,12 +86,26 @@ typedef enum {
     NN_OP_PAD,             /* attr.pads (begin..., end...), pad_mode, pad_value */
     NN_OP_GATHER,          /* attr.axis */
     NN_OP_SHAPE,           /* int64 output; folded by the planner */
-    NN_OP_CAST,
+    NN_OP_CAST,            /* attr.to */
+    /* added after the first contract (see the per-op notes below) */
+    NN_OP_SQUEEZE,         /* attr.axes/n_axes (n_axes 0: every dim of size 1), or const in[1] */
+    NN_OP_UNSQUEEZE,       /* attr.axes/n_axes (positions in the output), or const in[1] */
+    NN_OP_FLATTEN,         /* attr.axis: [d0..d(axis-1), rest] (ONNX Flatten) */
+    NN_OP_LOG_SOFTMAX,     /* attr.axis, attr.softmax_coerce */
+    NN_OP_REDUCE_MIN,
+    NN_OP_FLOOR, NN_OP_CEIL, NN_OP_RECIPROCAL, NN_OP_SOFTPLUS, NN_OP_HARD_SIGMOID, /* alpha, beta */
+    NN_OP_SIN, NN_OP_COS, NN_OP_ERF, NN_OP_SIGN,
     NN_OP__COUNT
 } nn_op_type;
 
 typedef enum { NN_PAD_CONSTANT = 0, NN_PAD_REFLECT, NN_PAD_EDGE } nn_pad_mode;
 typedef enum { NN_RESIZE_NEAREST = 0, NN_RESIZE_LINEAR } nn_resize_mode;
+/* attr.coord_mode: ONNX coordinate_transformation_mode (0 = ONNX default half_pixel) */
+enum { NN_COORD_HALF_PIXEL = 0, NN_COORD_ASYMMETRIC, NN_COORD_PYTORCH_HALF_PIXEL,
+       NN_COORD_ALIGN_CORNERS, NN_COORD_TF_HALF_PIXEL_FOR_NN, NN_COORD_HALF_PIXEL_SYMMETRIC };
+/* attr.nearest_mode: ONNX nearest_mode (0 = ONNX default round_prefer_floor) */
+enum { NN_NEAREST_ROUND_PREFER_FLOOR = 0, NN_NEAREST_ROUND_PREFER_CEIL, NN_NEAREST_FLOOR,
+       NN_NEAREST_CEIL };
 
 typedef struct {
     /* conv / pool */
@@ -110,6 +130,13 @@ typedef struct {
     int nearest_mode;
     float scales[NN_MAX_DIMS];
     nn_dtype to;         /* cast */
+    /* added after the first contract */
+    int allowzero;       /* RESHAPE with a shape input: 0 copies the input dim unless allowzero */
+    int softmax_coerce;  /* SOFTMAX/LOG_SOFTMAX: ONNX opset < 13, normalise over dims [axis, ndim) */
+    int noop_with_empty_axes; /* REDUCE_*: n_axes == 0 means identity instead of "all axes" */
+    int out_pad_h, out_pad_w; /* CONV2D_TRANSPOSE output_padding */
+    int n_split;         /* SPLIT: sizes in split[]; 0 = equal parts, one per output */
+    int64_t split[NN_MAX_IO];
 } nn_attr;
 
 typedef struct nn_node {
@@ -123,6 +150,8 @@ typedef struct nn_node {
     void     (*run)(struct nn_graph *g, struct nn_node *n);
     void      *kstate;          /* packed weights etc., owned by the graph */
     const char *kname;          /* "conv2d_ref", "conv1x1_avx512", ... for model info / tests */
+    void     (*kfree)(void *kstate); /* planner: frees kstate (NULL = nothing to free) */
+    int        folded;          /* planner: computed once at plan time (constant inputs) */
 } nn_node;
 
 typedef struct nn_graph {
@@ -136,7 +165,42 @@ typedef struct nn_graph {
     struct fs_pool *pool; int threads;
     char       format[16];                     /* "tflite", "onnx", "tfjs" */
     int        planned;
+    /* added after the first contract */
+    struct nn_block *blocks;  /* constants made by nn_graph_alloc_const (chunked, freed with g) */
+    struct nn_block *plan_blocks; /* folded constants of the current plan */
+    int        status;        /* a kernel that meets bad data at run time sets this (fs_error) */
+    char       description[128]; /* producer string from the file, for model info */
 } nn_graph;
+
+/* Per-op conventions (beyond the notes in the enum):
+ * - nn_graph_add_node() fills attr with defaults: act_min = -INFINITY, act_max = +INFINITY,
+ *   stride/dilation/groups 1, steps[] 1, kh/kw 0 (= from the weight dims), everything else 0.
+ * - Negative axes are allowed everywhere (counted from the end, numpy style).
+ * - CONV2D / CONV2D_TRANSPOSE: x NHWC, w OHWI [Cout][KH][KW][Cin/groups], optional bias [Cout].
+ *   auto_pad (1 SAME_UPPER = TF SAME, pad_before = total/2; 2 SAME_LOWER; 3 VALID) is resolved at plan
+ *   time into pad_*; with auto_pad 0 pad_t/pad_l/pad_b/pad_r are used as given.
+ * - MAX/AVG_POOL2D: NHWC, kh/kw/strides/pads/auto_pad/ceil_mode/count_include_pad; act applies.
+ * - FULLY_CONNECTED: x [..., Cin] -> [..., Cout] if attr.keepdims, else [numel/Cin, Cout].
+ * - RESIZE: any rank, any layout. Output dims from a const in[1] of int32/int64 "sizes" (ndim values,
+ *   or 2 values = H,W of an NHWC 4-D input as in TFLite/TF.js), else attr.scales[d] (0 = 1.0 for that
+ *   dim; out = floor(in * scale)). Coordinates: attr.coord_mode, attr.nearest_mode (NN_COORD_*,
+ *   NN_NEAREST_*); the scale used in the transform is attr.scales[d] if given, else out/in.
+ * - RESHAPE: with a const int64/int32 in[1] (ONNX): 0 copies the input dim (unless allowzero), -1 is
+ *   inferred. Without in[1]: the output tensor's declared dims (one -1 allowed).
+ * - TRANSPOSE: attr.perm over the input rank; all-zero perm (unset) = reversed dims (ONNX default).
+ * - SLICE: n_axes entries of axes[]/starts[]/ends[]/steps[] (ONNX semantics, clamped), or const
+ *   inputs in[1..4] = starts, ends, [axes], [steps] (ONNX >= 10).
+ * - PAD: attr.pads[2*ndim] = begins then ends (ONNX order), or const in[1] the same, optional const
+ *   in[2] scalar value; pad_mode constant/reflect/edge.
+ * - GATHER: in data, indices (int32/int64, negative wrap); out = data[:axis] + idx.shape + data[axis+1:].
+ * - SPLIT: outputs along attr.axis; sizes attr.split[0..n_split) or const in[1], else equal parts.
+ * - REDUCE_*: attr.axes/n_axes or const in[1]; n_axes 0 = all axes (unless noop_with_empty_axes).
+ * - SOFTMAX: attr.axis; softmax_coerce for ONNX < 13.
+ * - CLAMP: act_min/act_max, or const in[1]/in[2] scalars (ONNX Clip >= 11) when present.
+ * - L2_NORMALIZE: x / sqrt(max(sum(x^2), attr.alpha)) over attr.axis (alpha 0 = 1e-12).
+ * - Binary ops broadcast numpy-style; float32, and int64/int32 for shape arithmetic.
+ * Ops whose inputs are all constant (and SHAPE, whose input dims are known) are folded at plan time.
+ */
 
 /* Building (loaders). All return -1 / NULL on allocation failure after setting fs_error. */
 nn_graph *nn_graph_new(void);
@@ -145,6 +209,23 @@ int       nn_graph_add_tensor(nn_graph *g, const char *name, nn_dtype dt, int nd
 int       nn_graph_add_node(nn_graph *g, nn_op_type type, const char *name,
                             int n_in, const int *in, int n_out, const int *out);
 int       nn_graph_find_tensor(const nn_graph *g, const char *name); /* -1 if absent */
+
+/* Constant data for tensor t (dims must be known): numel*dtype bytes from the graph's chunked
+ * constant store, 64-byte aligned, zeroed; sets is_const and data. NULL on overflow / no memory. */
+void     *nn_graph_alloc_const(nn_graph *g, int t);
+/* Adds a constant tensor with a copy of data (may be NULL: zeros). Returns its index or -1. */
+int       nn_graph_add_const(nn_graph *g, const char *name, nn_dtype dt, int ndim,
+                             const int64_t *dims, const void *data);
+
+/* Planning and running (nn/plan.c, nn/exec.c). nn_graph_plan infers shapes from the graph inputs'
+ * dims, folds constants, resolves auto_pad, picks kernels and lays out one activation arena; it may
+ * be called again after input dims or keep flags change. nn_graph_run allocates nothing. */
+fs_status nn_graph_plan(nn_graph *g);
+void      nn_graph_unplan(nn_graph *g);
+fs_status nn_graph_run(nn_graph *g);
+fs_status nn_graph_set_threads(nn_graph *g, int threads);
+/* MACs of one node (conv, fc, matmul) for FLOP counts; 0 for others. Valid after planning. */
+double    nn_node_macs(const nn_graph *g, const nn_node *n);
 
 const char *nn_op_name(nn_op_type t);
 size_t      nn_dtype_size(nn_dtype dt);
