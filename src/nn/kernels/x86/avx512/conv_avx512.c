@@ -1,0 +1,24 @@
+/* nn/kernels/x86/avx512/conv_avx512.c — AVX-512F instantiation of the x86 conv / FC fast paths
+ * (x86/conv_x86.inc): 16 lanes, microkernels 14x16, 14x32, 8x48, 6x64 (rows x output channels). */
+#include <immintrin.h>
+
+#define KX_ISA avx512
+#define KX_NAME(s) s "avx512"
+#define VL 16
+#define V __m512
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VMASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define VLOAD_N(p, n) _mm512_maskz_loadu_ps(VMASK(n), p)
+#define VSTORE_N(p, v, n) _mm512_mask_storeu_ps(p, VMASK(n), v)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VZERO() _mm512_setzero_ps()
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VMAX(a, b) _mm512_max_ps(a, b)
+#define VMIN(a, b) _mm512_min_ps(a, b)
+#define MR_NV1 14
+#define MR_NV2 14
+#define MR_NV3 8
+#define MR_NV4 6
+
+#include "nn/kernels/x86/conv_x86.inc"
