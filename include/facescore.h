@@ -133,6 +133,82 @@ void fs_haar_params_default(fs_haar_params *p);
 fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar_params *p,
                          fs_detections *out);
 
+/* --- detect: YuNet, alignment, one API for both detectors (issue 4) ------------------------
+ *
+ *   fs_detector_options o;  fs_detector_options_default(&o);   // YuNet, threshold 0.6, NMS 0.3
+ *   fs_detector *det;       if (fs_detector_open(&o, &det) != FS_OK) puts(fs_last_error());
+ *   fs_detections d;        fs_detector_detect(det, &img, &d); // d.faces[0..n), d.code, d.largest
+ *   fs_image crop;          fs_face_align(&img, &d.faces[i], NULL, &crop);  // 224x224 aligned
+ *   fs_detections_free(&d); fs_detector_free(det);
+ */
+typedef enum { FS_DETECTOR_YUNET = 0, FS_DETECTOR_HAAR = 1 } fs_detector_type;
+
+/* Order of fs_detections.faces. DEFAULT: YuNet by descending confidence, Haar in its own
+ * (seed-compatible, largest first) order. */
+typedef enum { FS_SORT_DEFAULT = 0, FS_SORT_SCORE, FS_SORT_AREA, FS_SORT_LEFT_TO_RIGHT } fs_face_sort;
+
+typedef struct {
+    fs_detector_type type;   /* default FS_DETECTOR_YUNET */
+    const char *model_path;  /* YuNet .onnx; NULL = fs_yunet_default_path() */
+    const char *cascade_path;/* Haar XML; NULL = fs_cascade_default_path() */
+    float score_threshold;   /* YuNet: keep faces with score >= this; default 0.6 */
+    float nms_iou;           /* YuNet: suppress overlaps with IoU > this; default 0.3 */
+    int   input_size;        /* YuNet dynamic model: the photo's longer side is scaled to this and the
+                                input padded to a multiple of 32; default 640. Fixed-size models
+                                (yunet_n_640_640.onnx) always use their own size. */
+    int   max_faces;         /* keep at most this many (after NMS, highest scores); 0 = no limit */
+    float min_face;          /* drop faces whose box min(w, h) < this, in photo pixels; 0 = keep all */
+    fs_face_sort sort;       /* default FS_SORT_DEFAULT */
+    int   threads;           /* YuNet runtime / Haar threads; default 1, <= 0 = all cores */
+    int   haar_landmarks;    /* Haar: add landmarks by running YuNet inside each enlarged Haar box
+                                (needs the YuNet model); default 0 */
+    fs_haar_params haar;     /* Haar parameters; default fs_haar_params_default (seed) */
+} fs_detector_options;
+
+typedef struct fs_detector fs_detector;
+
+void fs_detector_options_default(fs_detector_options *o);
+/* Loads the model / cascade. Errors: FS_ERR_IO "yunet: cannot open models/yunet/x.onnx (...)",
+ * FS_ERR_ARG for out-of-range options, model format errors from the runtime. */
+fs_status fs_detector_open(const fs_detector_options *o, fs_detector **out);
+/* Detects faces in an RGB or gray image. *out is always initialised (n = 0, code NO_FACE, largest
+ * -1 on failure); boxes and landmarks are in the image's pixels, boxes clipped to it. YuNet faces
+ * carry confidence in [0,1] and 5 landmarks; Haar faces confidence = neighbour count, no landmarks
+ * unless haar_landmarks found a YuNet face in the box. Not thread-safe per detector. */
+fs_status fs_detector_detect(fs_detector *d, const fs_image *img, fs_detections *out);
+void      fs_detector_free(fs_detector *d);
+const char *fs_detector_name(const fs_detector *d);   /* "yunet" or "haar" */
+/* Default YuNet model search: $FACESCORE_MODELS/yunet/, models/yunet/ (repo), ../shared/models/yunet/,
+ * FS_DATADIR-style install dirs; yunet_n_dynamic.onnx then yunet_n_640_640.onnx. NULL if none. */
+const char *fs_yunet_default_path(void);
+
+/* Alignment. With landmarks: the least-squares 5-point similarity (rotation, uniform scale, shift)
+ * onto the ArcFace template scaled to size x size and shrunk about the centre by 1/(1 + margin)
+ * (size 112, margin 0 = the standard ArcFace/MobileFaceNet crop). Without landmarks (Haar): the
+ * original's crop: a square of side max(w,h) * box_scale around the box centre resized to size
+ * (box_scale 1 and a box inside the photo = crop + bilinear resize, as the original). Pixels outside
+ * the photo are black. */
+#define FS_ALIGN_MARGIN_224 0.4f
+typedef struct {
+    int   size;       /* output side in pixels, 8..4096 */
+    float margin;     /* see above; FS_ALIGN_MARGIN_224 by default */
+    float box_scale;  /* faces without landmarks; default 1 */
+} fs_align_params;
+
+void fs_align_params_default(fs_align_params *p);  /* 224, FS_ALIGN_MARGIN_224, box_scale 1 */
+void fs_align_params_arcface(fs_align_params *p);  /* 112, margin 0 */
+/* The 5 template points (same order as fs_face.landmarks) for a size and margin. */
+void fs_align_template(int size, float margin, float out[5][2]);
+/* Writes a size x size crop (3 channels for RGB input) to *out; p NULL = defaults. */
+fs_status fs_face_align(const fs_image *img, const fs_face *face, const fs_align_params *p,
+                        fs_image *out);
+/* Forward 2x3 matrix (photo pixels -> crop pixels) that fs_face_align uses. */
+fs_status fs_face_align_matrix(const fs_face *face, const fs_align_params *p, double m[6]);
+/* Least-squares similarity mapping src[i] -> dst[i] (n >= 2), as a forward 2x3 row-major matrix
+ * [a -b tx; b a ty]. FS_ERR_ARG if the source points coincide. */
+fs_status fs_similarity_estimate(const float (*src)[2], const float (*dst)[2], int n, double m[6]);
+fs_status fs_affine_invert(const double m[6], double inv[6]);
+
 /* ------------------------------------------------------------------ nn (runtime) */
 
 /* A neural network loaded from TFLite (.tflite), ONNX (.onnx) or TF.js (model.json + .bin shards),
