@@ -99,3 +99,35 @@ fs_status fs_face_align_matrix(const fs_face *face, const fs_align_params *p, do
     box_crop_matrix(&face->box, p->box_scale, p->size, inv);
     return fs_affine_invert(inv, m);
 }
+/* The original system's crop: the box itself, resized. Used when the box is inside the image. */
+static int box_inside(const fs_rect *b, const fs_image *img) {
+    return b->x >= 0 && b->y >= 0 && b->x + b->w <= img->width && b->y + b->h <= img->height;
+}
+
+fs_status fs_face_align(const fs_image *img, const fs_face *face, const fs_align_params *p,
+                        fs_image *out) {
+    if (!img || !img->data || !face || !out) return fs_error(FS_ERR_ARG, "align: NULL argument");
+    fs_align_params def;
+    if (!p) { fs_align_params_default(&def); p = &def; }
+    double fwd[6], inv[6];
+    fs_status st = fs_face_align_matrix(face, p, fwd);
+    if (st != FS_OK) return st;
+    if (!face->has_landmarks && p->box_scale == 1.0f && box_inside(&face->box, img) &&
+        fabsf(face->box.w - face->box.h) < 0.5f) {
+        /* exactly the original: crop the (integer) box, bilinear resize */
+        int x = (int)lrintf(face->box.x), y = (int)lrintf(face->box.y);
+        int w = (int)lrintf(face->box.w), h = (int)lrintf(face->box.h);
+        if (w > 0 && h > 0 && x + w <= img->width && y + h <= img->height) {
+            fs_image crop;
+            memset(&crop, 0, sizeof crop);
+            st = fs_image_crop(img, x, y, w, h, &crop);
+            if (st != FS_OK) return st;
+            st = fs_image_resize(&crop, p->size, p->size, FS_RESIZE_BILINEAR, out);
+            fs_image_free(&crop);
+            return st;
+        }
+    }
+    st = fs_affine_invert(fwd, inv);
+    if (st != FS_OK) return st;
+    return fs_image_warp_affine(img, inv, p->size, p->size, out);
+}

@@ -152,3 +152,96 @@ TEST(box_crop_matrix_for_faces_without_landmarks) {
     p.size = 4;
     CHECK(fs_face_align_matrix(&f, &p, m) == FS_ERR_ARG);
 }
+
+/* A photo of 5 Gaussian dots at the landmarks of a face rotated by 25 deg and scaled by 1.7:
+ * in the 112x112 aligned crop the dot centroids land on the ArcFace template (< 0.5 px). */
+TEST(aligned_crop_puts_landmarks_on_template) {
+    double a = 25.0 * M_PI / 180.0, s = 1.7, tx = 140, ty = 60;
+    fs_face f;
+    memset(&f, 0, sizeof f);
+    f.has_landmarks = 1;
+    for (int i = 0; i < 5; i++) {
+        f.landmarks[i][0] = (float)(s * (cos(a) * arc[i][0] - sin(a) * arc[i][1]) + tx);
+        f.landmarks[i][1] = (float)(s * (sin(a) * arc[i][0] + cos(a) * arc[i][1]) + ty);
+    }
+    fs_image img;
+    CHECK(fs_image_alloc(&img, 400, 320, 3) == FS_OK);
+    double sig = 2.0 * s;
+    for (int y = 0; y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            double v = 0;
+            for (int i = 0; i < 5; i++) {
+                double dx = x - f.landmarks[i][0], dy = y - f.landmarks[i][1];
+                v += 250.0 * exp(-(dx * dx + dy * dy) / (2 * sig * sig));
+            }
+            uint8_t *p = img.data + (size_t)y * img.stride + 3 * x;
+            p[0] = p[1] = p[2] = (uint8_t)(v > 255 ? 255 : v + 0.5);
+        }
+    fs_align_params p;
+    fs_align_params_arcface(&p);
+    fs_image crop;
+    CHECK(fs_face_align(&img, &f, &p, &crop) == FS_OK);
+    CHECK(crop.width == 112 && crop.height == 112 && crop.channels == 3);
+    for (int i = 0; i < 5; i++) {
+        double sx = 0, sy = 0, sw = 0;
+        int cx = (int)arc[i][0], cy = (int)arc[i][1];
+        for (int y = cy - 7; y <= cy + 7; y++)
+            for (int x = cx - 7; x <= cx + 7; x++) {
+                double w = crop.data[(size_t)y * crop.stride + 3 * x + 1];
+                sx += w * x; sy += w * y; sw += w;
+            }
+        CHECK(sw > 1000);
+        CHECK_NEAR(sx / sw, arc[i][0], 0.5);
+        CHECK_NEAR(sy / sw, arc[i][1], 0.5);
+    }
+    fs_image_free(&crop);
+    /* 224 with the default margin: the same dots on the scaled template */
+    fs_align_params_default(&p);
+    CHECK(fs_face_align(&img, &f, NULL, &crop) == FS_OK);
+    CHECK(crop.width == 224 && crop.height == 224);
+    float t[5][2];
+    fs_align_template(224, p.margin, t);
+    for (int i = 0; i < 5; i++) {
+        double sx = 0, sy = 0, sw = 0;
+        int cx = (int)t[i][0], cy = (int)t[i][1];
+        for (int y = cy - 8; y <= cy + 8; y++)
+            for (int x = cx - 8; x <= cx + 8; x++) {
+                double w = crop.data[(size_t)y * crop.stride + 3 * x];
+                sx += w * x; sy += w * y; sw += w;
+            }
+        CHECK(sw > 1000);
+        CHECK_NEAR(sx / sw, t[i][0], 0.5);
+        CHECK_NEAR(sy / sw, t[i][1], 0.5);
+    }
+    fs_image_free(&crop);
+    fs_image_free(&img);
+}
+
+/* Faces without landmarks: the original's square crop. On a horizontal ramp (value = x / 2) the
+ * crop's columns sample the box linearly; a 1.5x box crossing the border is black outside. */
+TEST(box_crop_samples_the_box) {
+    fs_image img;
+    CHECK(fs_image_alloc(&img, 300, 200, 1) == FS_OK);
+    for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 300; x++) img.data[(size_t)y * img.stride + x] = (uint8_t)(x / 2 + 50);
+    fs_face f;
+    memset(&f, 0, sizeof f);
+    f.box = (fs_rect){100, 40, 112, 112};
+    fs_align_params p = {224, 0.f, 1.f};
+    fs_image crop;
+    CHECK(fs_face_align(&img, &f, &p, &crop) == FS_OK);
+    CHECK(crop.width == 224 && crop.height == 224 && crop.channels == 1);
+    for (int x = 2; x < 222; x += 11) {
+        double sx = 100 + (x + 0.5) * 0.5 - 0.5; /* source column */
+        CHECK_NEAR(crop.data[100 * crop.stride + x], sx / 2 + 50, 1.01);
+    }
+    fs_image_free(&crop);
+    f.box = (fs_rect){10, 40, 100, 100}; /* 1.5x: side 150 from x = -15 */
+    p.box_scale = 1.5f;
+    CHECK(fs_face_align(&img, &f, &p, &crop) == FS_OK);
+    CHECK(crop.data[100 * crop.stride + 5] == 0);     /* x = -15 + 5.5*150/224 < 0: outside */
+    CHECK(crop.data[100 * crop.stride + 112] > 50);   /* centre: inside */
+    fs_image_free(&crop);
+    fs_image_free(&img);
+    CHECK(fs_face_align(NULL, &f, &p, &crop) == FS_ERR_ARG);
+}
