@@ -129,9 +129,13 @@ typedef struct {
 } fs_haar_params;
 
 void fs_haar_params_default(fs_haar_params *p);
-/* detectMultiScale on an 8-bit image (RGB is converted to gray first). */
+/* detectMultiScale on an 8-bit image (RGB is converted to gray first). Gives the same boxes as
+ * OpenCV 4.6 CascadeClassifier::detectMultiScale(gray, scale_factor, min_neighbors, 0, minSize,
+ * maxSize) on the same gray image; faces are sorted largest first, confidence = neighbour count. */
 fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar_params *p,
                          fs_detections *out);
+/* Window-scan kernels fs_haar_detect uses for this cascade here ("avx512", "avx2", "portable"). */
+const char *fs_haar_kernel_name(const fs_cascade *c);
 
 /* --- detect: YuNet, alignment, one API for both detectors (issue 4) ------------------------
  *
