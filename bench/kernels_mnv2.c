@@ -2,7 +2,7 @@
  * layer list (NHWC float32, TF SAME padding, fused ReLU6), calling nn_select_conv()/run directly.
  * Residual adds and the average pool are not included (they are not conv kernels).
  *
- *   sh bench/kernels_mnv2.sh [--threads N] [--reps N] [--layers]
+ *   sh bench/kernels_mnv2.sh [--threads N] [--reps N] [--layers] [--only LAYER]
  * prints per-layer median ms (with --layers), the summed per-run median and min, and GFLOP/s. */
 #include <math.h>
 #include <stdio.h>
@@ -56,11 +56,12 @@ static void add(int h, int w, int ic, int oc, int k, int s, int groups, float ac
 }
 
 int main(int argc, char **argv) {
-    int threads = 1, reps = 200, show = 0;
+    int threads = 1, reps = 200, show = 0, only = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--layers")) show = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = atoi(argv[++i]); /* one layer */
     }
     /* MobileNetV2 1.0 / 224 */
     int h = 224, c = 32;
@@ -107,6 +108,7 @@ int main(int argc, char **argv) {
     for (int r = -reps / 10 - 1; r < reps; r++) {
         double t0 = now_ms();
         for (int i = 0; i < n_layers; i++) {
+            if (only >= 0 && i != only) { L[i].t[r < 0 ? 0 : r] = 0; continue; }
             double ts = now_ms();
             float *in = i % 2 ? b : a, *out = i % 2 ? a : b;
             L[i].k.run(&L[i].k, &L[i].p, in, out, pool);

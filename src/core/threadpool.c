@@ -1,9 +1,14 @@
-/* core/threadpool.c — see threadpool.h. Workers sleep on a condition variable between jobs. */
+/* core/threadpool.c — see threadpool.h. Between jobs a worker first spins for a short while
+ * (POOL_SPIN pause loops, tens of microseconds) watching the job generation, then sleeps on a
+ * condition variable; the caller likewise spins before sleeping while it waits for the workers.
+ * Network layers are launched back to back (a MobileNetV2 run is ~60 jobs of 10-300 us), so the
+ * spin saves a futex wake-up per worker per job. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fs_pool {
@@ -11,9 +16,9 @@ struct fs_pool {
     pthread_t *threads;    /* n-1 workers */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    unsigned long gen;     /* job generation */
-    int stop;
-    int active;            /* workers still in the current job */
+    atomic_ulong gen;      /* job generation (written under mu) */
+    atomic_int stop;
+    atomic_int active;     /* workers still in the current job */
     /* current job */
     fs_pool_fn fn;
     void *ctx;
@@ -36,21 +41,58 @@ static void pool_work(fs_pool *p, int thread) {
 
 typedef struct { fs_pool *p; int id; } pool_arg;
 
+/* Spin budget before sleeping. A plain load loop, no PAUSE: in a VM a PAUSE loop can exit to the
+ * hypervisor (pause-loop exiting) and the vCPU may be descheduled, which costs far more than it saves
+ * (measured: a 2-thread depthwise layer went from 0.08 ms to a 0.6 ms median). */
+#define POOL_SPIN_NS 300000L
+
+static long pool_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Spins until *v != old (1) or the budget is spent (0). */
+static int pool_spin_ne(atomic_ulong *v, unsigned long old, atomic_int *stop) {
+    long end = pool_now_ns() + POOL_SPIN_NS;
+    for (;;) {
+        for (int i = 0; i < 256; i++)
+            if (atomic_load_explicit(v, memory_order_acquire) != old || atomic_load(stop)) return 1;
+        if (pool_now_ns() > end) return 0;
+    }
+}
+
+/* Spins until *v == 0 (1) or the budget is spent (0). */
+static int pool_spin_zero(atomic_int *v) {
+    long end = pool_now_ns() + POOL_SPIN_NS;
+    for (;;) {
+        for (int i = 0; i < 256; i++)
+            if (atomic_load_explicit(v, memory_order_acquire) == 0) return 1;
+        if (pool_now_ns() > end) return 0;
+    }
+}
+
 static void *pool_main(void *arg) {
     fs_pool *p = ((pool_arg *)arg)->p;
     int id = ((pool_arg *)arg)->id;
     free(arg);
     unsigned long seen = 0;
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop) { pthread_mutex_unlock(&p->mu); return NULL; }
-        seen = p->gen;
-        pthread_mutex_unlock(&p->mu);
+        pool_spin_ne(&p->gen, seen, &p->stop);
+        if (atomic_load(&p->gen) == seen) {
+            pthread_mutex_lock(&p->mu);
+            while (!atomic_load(&p->stop) && atomic_load(&p->gen) == seen)
+                pthread_cond_wait(&p->wake, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = atomic_load(&p->gen);
         pool_work(p, id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->active == 0) pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
+        if (atomic_fetch_sub(&p->active, 1) == 1) { /* last one: the caller may be asleep */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 
@@ -80,7 +122,7 @@ fs_pool *fs_pool_create(int n_threads) {
 void fs_pool_free(fs_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n - 1; i++) pthread_join(p->threads[i], NULL);
@@ -104,12 +146,15 @@ void fs_pool_run(fs_pool *p, int n_tasks, fs_pool_fn fn, void *ctx) {
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     atomic_store(&p->next, 0);
-    p->active = p->n - 1;
-    p->gen++;
+    atomic_store(&p->active, p->n - 1);
+    atomic_fetch_add(&p->gen, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     pool_work(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->active > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    pool_spin_zero(&p->active);
+    if (atomic_load(&p->active) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
