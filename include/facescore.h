@@ -134,7 +134,7 @@ void fs_haar_params_default(fs_haar_params *p);
  * maxSize) on the same gray image; faces are sorted largest first, confidence = neighbour count. */
 fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar_params *p,
                          fs_detections *out);
-/* Window-scan kernels fs_haar_detect uses for this cascade here ("avx512", "avx2", "portable"). */
+/* Window-scan kernel fs_haar_detect uses for this cascade on this CPU ("avx2" or "portable"). */
 const char *fs_haar_kernel_name(const fs_cascade *c);
 
 /* --- detect: YuNet, alignment, one API for both detectors (issue 4) ------------------------

@@ -74,7 +74,7 @@ typedef struct { int x, y, w, h; } haar_box;
  * returns the new count; weights_out (may be NULL) gets each kept cluster's size. */
 int haar_group_rectangles(haar_box *rects, int n, int group_threshold, double eps, int *weights_out);
 
-/* ---- per-scale evaluation (haar_detect.c, x86/avx512) ---- */
+/* ---- per-scale evaluation (haar_detect.c, x86/avx2/haar_avx2.c) ---- */
 typedef struct {
     const struct fs_cascade *c;
     const int32_t *sum;   /* integral base of this scale */
@@ -92,12 +92,14 @@ typedef struct {
  * Returns 0 or -1 on allocation failure. */
 typedef int (*haar_rows_fn)(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 int haar_rows_portable(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
-int haar_rows_avx512(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 int haar_rows_avx2(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 /* Single window (portable): 1 accepted, 0 rejected at stage 0, -k rejected at stage k, -1 also
  * for a flat window (OpenCV's setWindow() failure). */
 int haar_eval_window(const haar_scale_ctx *s, int x, int y);
 int haar_push(int x, int y, int **xs, int **ys, int *n, int *cap);
+/* Stages [first, nstages) of the window at integral pointer p with norm factor vnf (portable);
+ * 1 accepted, -k rejected at stage k. */
+int haar_eval_stages(const haar_scale_ctx *s, const int32_t *p, float vnf, int first);
 
 /* Which row evaluator fs_haar_detect uses (after fs_cpu_features() and FS_CPU). */
 haar_rows_fn haar_select_rows(const struct fs_cascade *c, const char **name);
