@@ -3,7 +3,8 @@
  * Errors: libjpeg's error_exit is replaced by a longjmp back into jdec_run/jenc_run. Everything
  * those functions change after setjmp lives in the caller's context struct (not in their own
  * locals), so nothing depends on non-volatile locals surviving the longjmp.
- * Warnings: a premature end of data (truncated file) is an error; other corrupt-data warnings
+ * Warnings: a premature end of data (truncated file) is an error, except a missing EOI marker
+ * after complete baseline data (see j_emit_message; OpenCV accepts that too); other warnings
  * (e.g. extraneous bytes before a marker) are tolerated as libjpeg/OpenCV do. Progressive files
  * with more than JDEC_MAX_SCANS scans are refused (decode-time bomb). */
 #include "image/img_internal.h"
@@ -23,6 +24,8 @@ typedef struct {
     jmp_buf jb;
     char msg[JMSG_LENGTH_MAX + 32];
     long warnings;
+    int rows_done; /* all scanlines read: a missing EOI after them is harmless */
+    int saw_eof;   /* the data ended (fake EOI inserted) */
 } jerr_t;
 
 typedef struct {
@@ -36,14 +39,27 @@ static void j_error_exit(j_common_ptr c) {
     longjmp(e->jb, 1);
 }
 
+static void j_fail(jerr_t *e, const char *why) {
+    snprintf(e->msg, sizeof e->msg, "%s", why);
+    longjmp(e->jb, 1);
+}
+
+/* At the end of the data libjpeg's memory source warns (JWRN_JPEG_EOF) and inserts a fake EOI.
+ * That is harmless when only the EOI marker was missing: the image data was complete, no later
+ * warning follows. It means a truncated file when it happens in a progressive file (scans are
+ * missing) or when any warning (data short, resync) follows it. */
 static void j_emit_message(j_common_ptr c, int level) {
     jerr_t *e = (jerr_t *)c->err;
     if (level >= 0) return; /* trace messages */
     e->warnings++;
+    if (e->rows_done) return;
     if (c->err->msg_code == JWRN_JPEG_EOF) {
-        snprintf(e->msg, sizeof e->msg, "truncated file (premature end of data)");
-        longjmp(e->jb, 1);
+        if (c->is_decompressor && ((j_decompress_ptr)c)->progressive_mode)
+            j_fail(e, "truncated file (premature end of data)");
+        e->saw_eof = 1;
+        return;
     }
+    if (e->saw_eof) j_fail(e, "truncated file (premature end of data)");
 }
 
 static void j_progress(j_common_ptr c) {
@@ -60,6 +76,8 @@ static void jerr_init(jerr_t *e) {
     e->pub.emit_message = j_emit_message;
     e->msg[0] = 0;
     e->warnings = 0;
+    e->rows_done = 0;
+    e->saw_eof = 0;
 }
 
 /* ------------------------------------------------------------------ decode */
@@ -127,6 +145,7 @@ static fs_status jdec_run(jdec_t *x, const uint8_t *buf, size_t len, uint64_t ma
             return fs_error(FS_ERR_FORMAT, "JPEG: decoder stopped at row %u", ci->output_scanline);
         if (cmyk) cmyk_row_to_rgb(tmp[0], row, (int)ci->output_width);
     }
+    x->err.rows_done = 1;
     jpeg_finish_decompress(ci);
     return FS_OK;
 }

@@ -19,6 +19,7 @@
 
 typedef struct {
     char msg[256];
+    char warn[256]; /* last warning: libpng explains an IHDR failure there */
 } perr_t;
 
 static void p_error(png_structp png, png_const_charp msg) {
@@ -27,7 +28,10 @@ static void p_error(png_structp png, png_const_charp msg) {
     png_longjmp(png, 1);
 }
 
-static void p_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
+static void p_warning(png_structp png, png_const_charp msg) {
+    perr_t *e = png_get_error_ptr(png);
+    snprintf(e->warn, sizeof e->warn, "%s", msg ? msg : "");
+}
 
 /* ------------------------------------------------------------------ decode */
 
@@ -51,7 +55,11 @@ static void p_read(png_structp png, png_bytep out, size_t n) {
 static fs_status pdec_run(pdec_t *x, uint64_t max_pixels) {
     png_structp png = x->png;
     png_infop info = x->info;
-    if (setjmp(png_jmpbuf(png))) return fs_error(FS_ERR_FORMAT, "PNG: %s", x->err.msg);
+    if (setjmp(png_jmpbuf(png))) {
+        if (strstr(x->err.warn, "exceeds user limit"))
+            return fs_error(FS_ERR_LIMIT, "PNG: %s (limit %llu pixels)", x->err.warn, (unsigned long long)max_pixels);
+        return fs_error(FS_ERR_FORMAT, "PNG: %s", x->err.msg);
+    }
     uint64_t lim = max_pixels > 0x7fffffffu ? 0x7fffffffu : max_pixels;
     png_set_user_limits(png, (png_uint_32)lim, (png_uint_32)lim);
     png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);

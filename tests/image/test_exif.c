@@ -123,7 +123,9 @@ TEST(exif_reader_bounds_and_malformed) {
     n = make_app1(b, 0, 1, 3, 2, 6);
     CHECK(img_exif_orientation(b, n) == 1); /* count 2 */
     n = make_app1(b, 1, 2, 3, 1, 6);
-    b[6 + 8] = 0xFF; b[6 + 9] = 0xFF;        /* IFD count 65535: reads stay in bounds */
+    b[6 + 8] = 0xFF; b[6 + 9] = 0xFF;        /* IFD count 65535: the tag is still found */
+    CHECK(img_exif_orientation(b, n) == 6);
+    b[n - 16 + 1] = 0x13;                    /* ... and without it, reads stop at the end */
     CHECK(img_exif_orientation(b, n) == 1);
     n = make_app1(b, 0, 1, 3, 1, 6);
     b[6 + 4] = 0xF0; b[6 + 7] = 0x7F;        /* IFD offset far outside */
