@@ -77,6 +77,8 @@ void fs_image_draw_rect(fs_image *img, int x, int y, int w, int h, int thickness
     color_of(img, r, g, b, c);
     int64_t t = thickness < 1 ? 1 : thickness;
     int64_t x0 = x, y0 = y, x1 = (int64_t)x + w, y1 = (int64_t)y + h;
+    if (t > w) t = w; /* bands stay inside the rectangle */
+    if (t > h) t = h;
     fill(img, x0, y0, x1, y0 + t, c);  /* top */
     fill(img, x0, y1 - t, x1, y1, c);  /* bottom */
     fill(img, x0, y0, x0 + t, y1, c);  /* left */
