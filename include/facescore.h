@@ -39,7 +39,9 @@ const char *fs_last_error(void);
 
 /* ------------------------------------------------------------------ image */
 
-/* 8-bit interleaved image: channels 1 (gray) or 3 (RGB). Row y starts at data + y*stride. */
+/* 8-bit interleaved image: channels 1 (gray) or 3 (RGB). Row y starts at data + y*stride.
+ * Images made by fs_image_* functions have stride == width*channels; every function accepts a
+ * larger stride on input (e.g. a view into a bigger image). */
 typedef struct {
     int width, height;
     int channels;
@@ -49,42 +51,56 @@ typedef struct {
 
 typedef struct {
     uint64_t max_pixels; /* width*height limit, checked from the header before decoding; 0 = default 40e6 */
-    uint64_t max_bytes;  /* encoded size limit; 0 = default 64 MiB */
+    uint64_t max_bytes;  /* encoded size limit; 0 = default 64 MiB (fs_image_load: from the file size,
+                            before reading) */
 } fs_image_limits;
 
 typedef enum { FS_FMT_UNKNOWN = 0, FS_FMT_JPEG, FS_FMT_PNG, FS_FMT_WEBP, FS_FMT_BMP } fs_image_format;
 
-/* Sniff the container format from magic bytes. */
+/* Sniff the container format from magic bytes (never the file name). */
 fs_image_format fs_image_sniff(const void *buf, size_t len);
 
 /* Decode JPEG/PNG/WebP/BMP to RGB (want_channels 3) or gray (1); 0 keeps the file's own
- * (gray stays gray, everything else RGB). JPEG EXIF orientation is applied. lim may be NULL. */
+ * (gray stays gray, everything else RGB). JPEG EXIF orientation is applied. lim may be NULL.
+ * Pixels equal OpenCV 4.6's cv2.imread(IMREAD_COLOR) (BGR there) for JPEG, PNG, BMP, WebP; gray
+ * (want 1) is RGB decode + fs_image_to_gray, i.e. cvtColor(imread(f), BGR2GRAY). 16-bit PNG keeps
+ * the high byte, palettes are expanded, alpha is dropped, CMYK JPEG is converted like OpenCV.
+ * Truncated/corrupt input: FS_ERR_FORMAT; animated WebP, RLE/16-bit BMP: FS_ERR_UNSUPPORTED;
+ * over a limit: FS_ERR_LIMIT; the reason is in fs_last_error(). On failure *out is zeroed. */
 fs_status fs_image_decode(const void *buf, size_t len, int want_channels,
                           const fs_image_limits *lim, fs_image *out);
 fs_status fs_image_load(const char *path, int want_channels, const fs_image_limits *lim,
                         fs_image *out);
 
+/* Zero-filled width x height x channels (1 or 3) image with a tight stride. */
 fs_status fs_image_alloc(fs_image *img, int width, int height, int channels);
 void      fs_image_free(fs_image *img);
 
 /* Encoders. quality 1..100 for JPEG. *out is malloc'ed; free() it. */
 fs_status fs_image_encode_jpeg(const fs_image *img, int quality, uint8_t **out, size_t *out_len);
 fs_status fs_image_encode_png(const fs_image *img, uint8_t **out, size_t *out_len);
-/* Writes by extension: .jpg/.jpeg or .png. */
+/* Writes by extension (case-insensitive): .jpg/.jpeg (quality 90) or .png. */
 fs_status fs_image_save(const fs_image *img, const char *path);
 
-/* Gray conversion with OpenCV's fixed-point BT.601 weights (bit-exact with cv::cvtColor RGB2GRAY). */
+/* Gray conversion bit-exact with OpenCV 4.6 cvtColor(BGR2GRAY) on 8-bit input:
+ * Y = (R*9798 + G*19235 + B*3735 + 2^14) >> 15. A gray input is copied. */
 fs_status fs_image_to_gray(const fs_image *src, fs_image *dst);
+/* cv::resize on 8-bit images, bit-exact with OpenCV 4.6: BILINEAR = INTER_LINEAR (half-pixel
+ * centres, clamped borders, 11-bit fixed point); AREA = INTER_AREA (box average when shrinking;
+ * OpenCV's area-mode bilinear when an axis grows). */
 typedef enum { FS_RESIZE_BILINEAR = 0, FS_RESIZE_AREA } fs_resize_mode;
 fs_status fs_image_resize(const fs_image *src, int width, int height, fs_resize_mode mode,
                           fs_image *dst);
-/* Crop; the rectangle is clipped to the image (error if empty). */
+/* Crop; the rectangle is clipped to the image (FS_ERR_ARG if nothing is left). */
 fs_status fs_image_crop(const fs_image *src, int x, int y, int w, int h, fs_image *dst);
-/* dst(x,y) = src(M * [x y 1]^T), M 2x3 row-major (inverse map), bilinear, border = constant 0. */
+/* dst(x,y) = src(M * [x y 1]^T), M 2x3 row-major (inverse map), bilinear, border = constant 0:
+ * cv::warpAffine(src, M, size, INTER_LINEAR | WARP_INVERSE_MAP) with its fixed-point arithmetic. */
 fs_status fs_image_warp_affine(const fs_image *src, const double m[6], int width, int height,
                                fs_image *dst);
 
-/* Drawing for annotated output. */
+/* Drawing for annotated output, clipped to the image (any coordinates are safe). The rectangle
+ * outline covers [x, x+w) x [y, y+h), `thickness` pixels inwards; the dot is a filled disc.
+ * On gray images the colour's luma is drawn. */
 void fs_image_draw_rect(fs_image *img, int x, int y, int w, int h, int thickness,
                         uint8_t r, uint8_t g, uint8_t b);
 void fs_image_draw_dot(fs_image *img, int cx, int cy, int radius, uint8_t r, uint8_t g, uint8_t b);
