@@ -104,7 +104,9 @@ static fs_status count_stages(const haar_xdoc *d, int stages, fs_cascade *c) {
                 return fs_error(FS_ERR_FORMAT, "cascade: stage %d: weak classifier without %s", si,
                                 in < 0 ? "internalNodes" : "leafValues");
             int ni = count_numbers(span_of(d, in)), nl = count_numbers(span_of(d, lv));
-            if (ni < 0 || nl < 0) return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad number", si);
+            if (ni < 0 || nl < 0)
+                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad number in %s", si,
+                                ni < 0 ? "internalNodes" : "leafValues");
             if (ni == 0 || ni % 4)
                 return fs_error(FS_ERR_FORMAT, "cascade: stage %d: internalNodes has %d numbers (want 4 per node)",
                                 si, ni);

@@ -331,8 +331,8 @@ static void free_workers(haar_worker *wk, int n) {
     free(wk);
 }
 
-static fs_status run_levels(const fs_cascade *c, const fs_image *gray, const fs_haar_params *p,
-                            haar_box **boxes, int *nboxes) {
+fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_haar_params *p,
+                          haar_rows_fn rows, haar_box **boxes, int *nboxes) {
     *boxes = NULL;
     *nboxes = 0;
     haar_level *lv;
@@ -360,7 +360,7 @@ static fs_status run_levels(const fs_cascade *c, const fs_image *gray, const fs_
         }
         memset(wk[t].ibuf + plane * (c->has_tilted ? 3 : 2), 0, 256 * sizeof(int32_t));
     }
-    haar_job job = {c, gray, lv, nl, wk, fw, haar_select_rows(c, NULL)};
+    haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL)};
     fs_pool *pool = nthreads > 1 ? fs_pool_create(nthreads) : NULL;
     fs_pool_run(pool, nl, level_task, &job);
     fs_pool_free(pool);
@@ -404,7 +404,7 @@ fs_status fs_haar_detect(const fs_cascade *c, const fs_image *img, const fs_haar
     }
     haar_box *b;
     int n;
-    fs_status st = run_levels(c, &gray, p, &b, &n);
+    fs_status st = haar_detect_raw(c, &gray, p, NULL, &b, &n);
     fs_image_free(&conv);
     if (st) return st;
     int *wts = malloc(sizeof *wts * (size_t)(n ? n : 1));

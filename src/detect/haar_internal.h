@@ -101,6 +101,11 @@ int haar_push(int x, int y, int **xs, int **ys, int *n, int *cap);
  * 1 accepted, -k rejected at stage k. */
 int haar_eval_stages(const haar_scale_ctx *s, const int32_t *p, float vnf, int first);
 
+/* All candidate windows (before grouping) of a gray image, in image pixels, scanning with `rows`
+ * (NULL: haar_select_rows). *boxes is malloc'ed. Order is unspecified. */
+fs_status haar_detect_raw(const struct fs_cascade *c, const fs_image *gray, const fs_haar_params *p,
+                          haar_rows_fn rows, haar_box **boxes, int *nboxes);
+
 /* Which row evaluator fs_haar_detect uses (after fs_cpu_features() and FS_CPU). */
 haar_rows_fn haar_select_rows(const struct fs_cascade *c, const char **name);
 #endif

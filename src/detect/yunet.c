@@ -1,6 +1,7 @@
 /* detect/yunet.c — YuNet face detector: decoding of the 12 output tensors, letterbox geometry,
  * input packing (see detect/yunet.h for the tensor layout and formulas). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,4 +144,143 @@ void yunet_pack_bgr(const fs_image *img, float *canvas, int in_w, int in_h) {
             for (int x = 0; x < w; x++) r[o + x] = gr[o + x] = b[o + x] = row[x];
         }
     }
+}
+
+/* ------------------------------------------------------------------ running the network */
+
+static const char *const yunet_out_names[4] = {"cls", "obj", "bbox", "kps"};
+static const int yunet_out_width[4] = {1, 1, 4, 10};
+
+struct yunet {
+    fs_model *m;
+    int fixed_w, fixed_h;    /* model input size, 0 for the dynamic model */
+    int cur_w, cur_h;        /* input dims currently set on the dynamic model */
+    int out_idx[3][4];       /* output index of {cls,obj,bbox,kps}_{8,16,32} */
+    fs_image resized;        /* scratch, reused between calls */
+};
+
+static fs_status yunet_find_outputs(yunet *y, const char *path) {
+    for (int l = 0; l < 3; l++)
+        for (int k = 0; k < 4; k++) y->out_idx[l][k] = -1;
+    int n = fs_model_num_outputs(y->m);
+    for (int i = 0; i < n; i++) {
+        fs_tensor_info ti;
+        if (fs_model_output_info(y->m, i, &ti) != FS_OK || !ti.name) continue;
+        for (int l = 0; l < 3; l++)
+            for (int k = 0; k < 4; k++) {
+                char want[16];
+                snprintf(want, sizeof want, "%s_%d", yunet_out_names[k], 8 << l);
+                if (strcmp(ti.name, want) == 0) y->out_idx[l][k] = i;
+            }
+    }
+    for (int l = 0; l < 3; l++)
+        for (int k = 0; k < 4; k++)
+            if (y->out_idx[l][k] < 0)
+                return fs_error(FS_ERR_FORMAT, "yunet: %s has no output '%s_%d' (not a YuNet model?)",
+                                path, yunet_out_names[k], 8 << l);
+    return FS_OK;
+}
+
+static fs_status yunet_check_input(yunet *y, const char *path) {
+    fs_tensor_info ti;
+    if (fs_model_num_inputs(y->m) != 1 || fs_model_input_info(y->m, 0, &ti) != FS_OK || ti.ndim != 4)
+        return fs_error(FS_ERR_FORMAT, "yunet: %s: expected one NCHW input", path);
+    if (ti.dims[1] != 3 && ti.dims[1] != -1)
+        return fs_error(FS_ERR_FORMAT, "yunet: %s: input has %lld channels, expected 3", path,
+                        (long long)ti.dims[1]);
+    if (ti.dims[2] > 0 && ti.dims[3] > 0) {
+        if (ti.dims[2] % 32 || ti.dims[3] % 32 || ti.dims[2] > 8192 || ti.dims[3] > 8192)
+            return fs_error(FS_ERR_FORMAT, "yunet: %s: input %lldx%lld is not a multiple of 32", path,
+                            (long long)ti.dims[3], (long long)ti.dims[2]);
+        y->fixed_h = (int)ti.dims[2];
+        y->fixed_w = (int)ti.dims[3];
+    }
+    return FS_OK;
+}
+
+fs_status yunet_open(const char *path, int threads, yunet **out) {
+    *out = NULL;
+    if (!path) return fs_error(FS_ERR_ARG, "yunet: no model path");
+    yunet *y = calloc(1, sizeof *y);
+    if (!y) return fs_error(FS_ERR_NOMEM, "yunet: out of memory");
+    fs_status st = fs_model_load(path, &y->m);
+    if (st == FS_OK) st = yunet_check_input(y, path);
+    if (st == FS_OK) st = yunet_find_outputs(y, path);
+    if (st == FS_OK) st = fs_model_set_threads(y->m, threads);
+    if (st != FS_OK) { yunet_free(y); return st; }
+    *out = y;
+    return FS_OK;
+}
+
+void yunet_free(yunet *y) {
+    if (!y) return;
+    fs_model_free(y->m);
+    fs_image_free(&y->resized);
+    free(y);
+}
+
+int yunet_fixed_size(const yunet *y) { return y->fixed_w > 0 ? y->fixed_w : 0; }
+
+/* Resizes (if needed) and packs the photo into the model's input buffer. */
+static fs_status yunet_fill_input(yunet *y, const fs_image *img, const yunet_geom *g) {
+    if (!y->fixed_w && (g->in_w != y->cur_w || g->in_h != y->cur_h)) {
+        int64_t dims[4] = {1, 3, g->in_h, g->in_w};
+        fs_status st = fs_model_set_input_shape(y->m, 0, 4, dims);
+        if (st != FS_OK) return st;
+        y->cur_w = g->in_w;
+        y->cur_h = g->in_h;
+    }
+    const fs_image *src = img;
+    if (g->rw != img->width || g->rh != img->height) {
+        fs_image_free(&y->resized);
+        fs_status st = fs_image_resize(img, g->rw, g->rh, FS_RESIZE_BILINEAR, &y->resized);
+        if (st != FS_OK) return st;
+        src = &y->resized;
+    }
+    size_t numel = 0;
+    float *in = fs_model_input(y->m, 0, &numel);
+    if (!in) { fs_error_prefix("yunet: "); return FS_ERR_INTERNAL; }
+    if (numel != (size_t)3 * g->in_w * g->in_h)
+        return fs_error(FS_ERR_INTERNAL, "yunet: input holds %zu floats, expected 3x%dx%d", numel,
+                        g->in_h, g->in_w);
+    yunet_pack_bgr(src, in, g->in_w, g->in_h);
+    return FS_OK;
+}
+
+static fs_status yunet_levels(yunet *y, const yunet_geom *g, yunet_level lv[3]) {
+    for (int l = 0; l < 3; l++) {
+        int s = 8 << l;
+        lv[l].stride = s;
+        lv[l].rows = g->in_h / s;
+        lv[l].cols = g->in_w / s;
+        const float *p[4];
+        for (int k = 0; k < 4; k++) {
+            size_t numel = 0;
+            p[k] = fs_model_output(y->m, y->out_idx[l][k], &numel);
+            size_t want = (size_t)lv[l].rows * lv[l].cols * yunet_out_width[k];
+            if (!p[k] || numel != want)
+                return fs_error(FS_ERR_INTERNAL, "yunet: output %s_%d has %zu values, expected %zu",
+                                yunet_out_names[k], s, numel, want);
+        }
+        lv[l].cls = p[0]; lv[l].obj = p[1]; lv[l].bbox = p[2]; lv[l].kps = p[3];
+    }
+    return FS_OK;
+}
+
+fs_status yunet_detect(yunet *y, const fs_image *img, const yunet_params *p, det_faces *out) {
+    out->n = 0;
+    if (!img || !img->data || (img->channels != 3 && img->channels != 1))
+        return fs_error(FS_ERR_ARG, "yunet: need an RGB or gray image");
+    yunet_geom g;
+    fs_status st = yunet_geometry(img->width, img->height, y->fixed_w, y->fixed_h,
+                                  p->input_size > 0 ? p->input_size : 640, &g);
+    if (st == FS_OK) st = yunet_fill_input(y, img, &g);
+    if (st == FS_OK) st = fs_model_run(y->m);
+    yunet_level lv[3];
+    if (st == FS_OK) st = yunet_levels(y, &g, lv);
+    if (st == FS_OK) st = yunet_decode(lv, 3, p->score_threshold, out);
+    if (st != FS_OK) return st;
+    out->n = det_nms(out->v, out->n, p->nms_iou, p->top_k);
+    yunet_map_back(&g, out->v, out->n);
+    return FS_OK;
 }

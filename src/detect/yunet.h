@@ -71,4 +71,20 @@ int det_drop_small(fs_face *f, int n, float min_size);
  * the image (already resized to rw x rh) at the top-left. */
 void yunet_pack_bgr(const fs_image *resized, float *canvas, int in_w, int in_h);
 
+/* The network (detect/yunet.c, on the fs_model runtime). */
+typedef struct yunet yunet;
+typedef struct {
+    float score_threshold; /* 0.6 */
+    float nms_iou;         /* 0.3 */
+    int   input_size;      /* dynamic model: longer side target (<= 0: 640); ignored by fixed models */
+    int   top_k;           /* max faces after NMS, <= 0: all */
+} yunet_params;
+
+fs_status yunet_open(const char *path, int threads, yunet **out);
+void      yunet_free(yunet *y);
+/* Model input side for fixed-size models, 0 for the dynamic one. */
+int       yunet_fixed_size(const yunet *y);
+/* Faces in photo pixels, after threshold and NMS (descending score); out->n reset first. */
+fs_status yunet_detect(yunet *y, const fs_image *img, const yunet_params *p, det_faces *out);
+
 #endif
