@@ -268,7 +268,7 @@ static int takes_act(nn_op_type t) {
     switch (t) {
     case NN_OP_CONV2D: case NN_OP_CONV2D_TRANSPOSE: case NN_OP_FULLY_CONNECTED: case NN_OP_MAX_POOL2D:
     case NN_OP_AVG_POOL2D: case NN_OP_ADD: case NN_OP_SUB: case NN_OP_MUL: case NN_OP_DIV:
-    case NN_OP_MAXIMUM: case NN_OP_MINIMUM:
+    case NN_OP_MAXIMUM: case NN_OP_MINIMUM: case NN_OP_CLAMP:
         return 1;
     default:
         return 0;
@@ -286,12 +286,120 @@ int nn_pass_fuse_activations(nn_graph *g) {
         if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
         nn_node *a = &g->nodes[p];
         if (!takes_act(a->type) || a->n_out != 1 || g->tensors[y].dtype != NN_F32) continue;
+        if (a->type == NN_OP_CLAMP && a->n_in != 1) continue;
         float lo = fmaxf(a->attr.act_min, c->attr.act_min), hi = fminf(a->attr.act_max, c->attr.act_max);
         if (!(lo <= hi)) continue;
         a->attr.act_min = lo;
         a->attr.act_max = hi;
         a->out[0] = c->out[0];
         kill_node(c);
+        changes++;
+        info_free(&pi);
+        if (info_build(g, &pi)) return -1;
+    }
+    info_free(&pi);
+    return changes;
+}
+
+/* ------------------------------------------------------------------ conv folding */
+
+/* per-channel constant along the last axis: numel 1 or C with every other dim 1 */
+static int channel_const(const nn_tensor *k, int64_t C, int rank) {
+    if (!k->is_const || k->dtype != NN_F32 || !k->data || k->ndim > rank) return 0;
+    int64_t n = nn_tensor_numel(k);
+    if (n == 1) return 1;
+    if (n != C || k->ndim < 1) return 0;
+    return k->dims[k->ndim - 1] == C;
+}
+
+int nn_pass_fold_conv_affine(nn_graph *g) {
+    pass_info pi;
+    if (info_build(g, &pi)) return -1;
+    int changes = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *m = &g->nodes[i];
+        if (is_dead(m) || (m->type != NN_OP_MUL && m->type != NN_OP_ADD && m->type != NN_OP_SUB) || m->n_in != 2) continue;
+        if (m->attr.act_min != -INFINITY || m->attr.act_max != INFINITY) continue;
+        for (int side = 0; side < 2; side++) {
+            if (m->type == NN_OP_SUB && side == 1) break; /* k - y does not fold */
+            int y = m->in[side], k = m->in[1 - side], p = pi.prod[y];
+            if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
+            nn_node *c = &g->nodes[p];
+            if (c->type != NN_OP_CONV2D && c->type != NN_OP_FULLY_CONNECTED) continue;
+            if (c->attr.act_min != -INFINITY || c->attr.act_max != INFINITY) continue;
+            int w = c->in[1], b = c->n_in > 2 ? c->in[2] : -1;
+            nn_tensor *wt = &g->tensors[w];
+            if (!wt->is_const || wt->dtype != NN_F32 || pi.uses[w] != 1 || pi.is_out[w]) continue;
+            if (b >= 0 && (!g->tensors[b].is_const || pi.uses[b] != 1 || pi.is_out[b])) continue;
+            int64_t O = wt->dims[0];
+            nn_tensor *yt = &g->tensors[y], *kt = &g->tensors[k];
+            if (O < 1 || !channel_const(kt, O, yt->ndim) || yt->ndim < 1 || (yt->dims[yt->ndim - 1] != O)) continue;
+            /* the output shape must not grow by broadcasting against k */
+            if (kt->ndim > yt->ndim) continue;
+            if (b < 0) {
+                char nm[256];
+                snprintf(nm, sizeof nm, "%s#bias", g->tensors[w].name);
+                b = nn_graph_add_const(g, nm, NN_F32, 1, &O, NULL);
+                if (b < 0) { info_free(&pi); return -1; }
+                c = &g->nodes[p];
+                m = &g->nodes[i];
+                c->in[2] = b;
+                c->n_in = 3;
+            }
+            const float *kd = g->tensors[k].data;
+            int64_t kn = nn_tensor_numel(&g->tensors[k]);
+            float *wd = g->tensors[w].data, *bd = g->tensors[b].data;
+            int64_t per = nn_tensor_numel(&g->tensors[w]) / O;
+            for (int64_t o = 0; o < O; o++) {
+                float kv = kd[kn == 1 ? 0 : o];
+                if (m->type == NN_OP_MUL) {
+                    for (int64_t j = 0; j < per; j++) wd[o * per + j] *= kv;
+                    bd[o] *= kv;
+                } else if (m->type == NN_OP_ADD) {
+                    bd[o] += kv;
+                } else {
+                    bd[o] -= kv;
+                }
+            }
+            c->out[0] = m->out[0];
+            kill_node(m);
+            changes++;
+            info_free(&pi);
+            if (info_build(g, &pi)) return -1;
+            break;
+        }
+    }
+    info_free(&pi);
+    return changes;
+}
+
+/* PAD (zeros, H/W only) feeding only a CONV2D: becomes the conv's explicit padding */
+int nn_pass_fold_pad_into_conv(nn_graph *g) {
+    pass_info pi;
+    if (info_build(g, &pi)) return -1;
+    int changes = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *c = &g->nodes[i];
+        if (is_dead(c) || c->type != NN_OP_CONV2D || (c->attr.auto_pad != 0 && c->attr.auto_pad != 3)) continue;
+        int y = c->in[0], p = pi.prod[y];
+        if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
+        nn_node *pd = &g->nodes[p];
+        if (pd->type != NN_OP_PAD || pd->n_in != 1 || pd->attr.pad_mode != NN_PAD_CONSTANT || pd->attr.pad_value != 0.0f)
+            continue;
+        if (g->tensors[pd->in[0]].ndim != 4) continue;
+        const int64_t *pv = pd->attr.pads; /* begins [0..3], ends [4..7] */
+        if (pv[0] || pv[3] || pv[4] || pv[7]) continue;
+        if (pv[1] > 65535 || pv[2] > 65535 || pv[5] > 65535 || pv[6] > 65535) continue;
+        if (c->attr.auto_pad == 3) {
+            c->attr.auto_pad = 0;
+            c->attr.pad_t = c->attr.pad_l = c->attr.pad_b = c->attr.pad_r = 0;
+        }
+        c->attr.pad_t += (int)pv[1];
+        c->attr.pad_l += (int)pv[2];
+        c->attr.pad_b += (int)pv[5];
+        c->attr.pad_r += (int)pv[6];
+        c->in[0] = pd->in[0];
+        kill_node(pd);
         changes++;
         info_free(&pi);
         if (info_build(g, &pi)) return -1;
@@ -423,6 +531,12 @@ fs_status nn_pass_optimize(nn_graph *g) {
         int c = b < 0 ? -1 : nn_pass_shape_of_transpose(g);
         if (a < 0 || b < 0 || c < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
         if (!a && !b && !c) break;
+    }
+    for (int iter = 0; iter < 64; iter++) {
+        int a = nn_pass_fold_pad_into_conv(g);
+        int b = a < 0 ? -1 : nn_pass_fold_conv_affine(g);
+        if (a < 0 || b < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
+        if (!a && !b) break;
     }
     if (nn_pass_fuse_activations(g) < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
     return nn_pass_cleanup(g);
