@@ -243,3 +243,48 @@ TEST(corrupt_png_crc_and_jpeg_garbage) {
     fs_image_free(&img);
     free(d);
 }
+
+/* Scans of a JPEG: offsets of each SOS marker and of the end of its entropy-coded data. */
+static int jpeg_last_scan(const unsigned char *d, size_t len, size_t *start, size_t *end) {
+    int found = 0;
+    for (size_t i = 2; i + 3 < len;) {
+        if (d[i] != 0xFF) return found;
+        unsigned m = d[i + 1], seg = (unsigned)d[i + 2] << 8 | d[i + 3];
+        if (m == 0xD9) break;
+        size_t j = i + 2 + seg;
+        if (m == 0xDA) { /* entropy data runs to the next marker that is not a stuffed 0 or RSTn */
+            while (j + 1 < len && !(d[j] == 0xFF && d[j + 1] != 0 && !(d[j + 1] >= 0xD0 && d[j + 1] <= 0xD7))) j++;
+            *start = i;
+            *end = j;
+            found = 1;
+        }
+        i = j;
+    }
+    return found;
+}
+
+TEST(jpeg_with_thousands_of_scans_is_refused) {
+    size_t len, s, e;
+    unsigned char *d = fixture("jpeg_progressive.jpg", &len);
+    CHECK(d && jpeg_last_scan(d, len, &s, &e));
+    const int reps = 1200;
+    size_t n = e + (size_t)reps * (e - s) + 2;
+    unsigned char *big = malloc(n);
+    memcpy(big, d, e);
+    for (int r = 0; r < reps; r++) memcpy(big + e + (size_t)r * (e - s), d + s, e - s);
+    big[n - 2] = 0xFF;
+    big[n - 1] = 0xD9;
+    fs_image img;
+    double t0 = now_s();
+    fs_status st = fs_image_decode(big, n, 3, NULL, &img);
+    CHECK_MSG(st == FS_ERR_FORMAT && strstr(fs_last_error(), "scans"), "status %d: %s", st, fs_last_error());
+    CHECK_MSG(now_s() - t0 < 2.0, "took %.2f s", now_s() - t0);
+    /* the same file with a few repeated scans still decodes */
+    n = e + 3 * (e - s) + 2;
+    memcpy(big + n - 2, "\xff\xd9", 2);
+    st = fs_image_decode(big, n, 3, NULL, &img);
+    CHECK_MSG(st == FS_OK, "%s", fs_last_error());
+    fs_image_free(&img);
+    free(big);
+    free(d);
+}
