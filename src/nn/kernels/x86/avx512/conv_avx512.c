@@ -1,5 +1,5 @@
 /* nn/kernels/x86/avx512/conv_avx512.c — AVX-512F instantiation of the x86 conv / FC fast paths
- * (x86/conv_x86.inc): 16 lanes, microkernels 14x16, 14x32, 8x48, 6x64 (rows x output channels). */
+ * (x86/conv_x86.inc): 16 lanes, microkernels 12x16, 14x32, 8x48, 6x64 (rows x output channels). */
 #include <immintrin.h>
 
 #define KX_ISA avx512
@@ -16,7 +16,7 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VMAX(a, b) _mm512_max_ps(a, b)
 #define VMIN(a, b) _mm512_min_ps(a, b)
-#define MR_NV1 14
+#define MR_NV1 12
 #define MR_NV2 14
 #define MR_NV3 8
 #define MR_NV4 6
