@@ -14,6 +14,7 @@
  * Candidates are (round(x*scale), round(y*scale), round(win*scale)) and grouped with
  * groupRectangles(minNeighbors, 0.2). */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,28 @@ static void free_workers(haar_worker *wk, int n) {
     free(wk);
 }
 
+/* One pool kept between calls (thread start-up costs as much as a small image's detection);
+ * a concurrent caller that finds it busy uses a temporary pool. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static fs_pool *cached_pool;
+
+static fs_pool *pool_get(int nthreads, int *cached) {
+    *cached = 0;
+    if (nthreads <= 1) return NULL;
+    if (pthread_mutex_trylock(&pool_lock) == 0) {
+        if (cached_pool && fs_pool_size(cached_pool) != nthreads) { fs_pool_free(cached_pool); cached_pool = NULL; }
+        if (!cached_pool) cached_pool = fs_pool_create(nthreads);
+        if (cached_pool) { *cached = 1; return cached_pool; }
+        pthread_mutex_unlock(&pool_lock);
+    }
+    return fs_pool_create(nthreads);
+}
+
+static void pool_put(fs_pool *p, int cached) {
+    if (cached) pthread_mutex_unlock(&pool_lock);
+    else fs_pool_free(p);
+}
+
 fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_haar_params *p,
                           haar_rows_fn rows, haar_box **boxes, int *nboxes) {
     *boxes = NULL;
@@ -361,9 +384,10 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
         memset(wk[t].ibuf + plane * (c->has_tilted ? 3 : 2), 0, 256 * sizeof(int32_t));
     }
     haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL)};
-    fs_pool *pool = nthreads > 1 ? fs_pool_create(nthreads) : NULL;
+    int cached;
+    fs_pool *pool = pool_get(nthreads, &cached);
     fs_pool_run(pool, nl, level_task, &job);
-    fs_pool_free(pool);
+    pool_put(pool, cached);
     int total = 0;
     for (int t = 0; t < nthreads; t++) {
         if (wk[t].failed) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }
