@@ -1,8 +1,169 @@
-/* cli/model.c — `facescore model info|run` and `facescore bench model` (being written: issue 3). */
+/* cli/model.c — `facescore model info FILE` and `facescore model run FILE --input X.f32 ...`. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "facescore.h"
+#include "nn/model.h"
+
+static const char *dtype_name(int dt) {
+    static const char *n[] = {"float32", "int64", "int32", "uint8", "int8", "bool", "float16"};
+    return dt >= 0 && dt < 7 ? n[dt] : "?";
+}
+
+static void print_dims(const fs_tensor_info *ti) {
+    printf("[");
+    for (int d = 0; d < ti->ndim; d++) printf(d ? ",%lld" : "%lld", (long long)ti->dims[d]);
+    printf("]");
+}
+
+static void print_io(fs_model *m, int is_input) {
+    nn_graph *g = fs_model_graph(m);
+    int n = is_input ? g->n_inputs : g->n_outputs;
+    printf("%s:\n", is_input ? "inputs" : "outputs");
+    for (int i = 0; i < n; i++) {
+        fs_tensor_info ti;
+        if (is_input) fs_model_input_info(m, i, &ti);
+        else fs_model_output_info(m, i, &ti);
+        printf("  %d: #%d %s ", i, is_input ? g->inputs[i] : g->outputs[i], ti.name);
+        print_dims(&ti);
+        printf(" %s\n", dtype_name(ti.dtype));
+    }
+}
+
+static int model_info(const char *path) {
+    fs_model *m;
+    if (fs_model_load(path, &m)) {
+        fprintf(stderr, "facescore: %s\n", fs_last_error());
+        return 1;
+    }
+    nn_graph *g = fs_model_graph(m);
+    fs_status plan = fs_model_plan(m);
+    char plan_err[512] = "";
+    if (plan) snprintf(plan_err, sizeof plan_err, "%s", fs_last_error());
+    printf("model: %s\nformat: %s\n", path, fs_model_format(m));
+    if (g->description[0]) printf("description: %s\n", g->description);
+    print_io(m, 1);
+    print_io(m, 0);
+    int counts[NN_OP__COUNT] = {0};
+    for (int i = 0; i < g->n_nodes; i++) counts[g->nodes[i].type]++;
+    printf("ops: %d nodes\n", g->n_nodes);
+    for (int t = 0; t < NN_OP__COUNT; t++)
+        if (counts[t]) printf("  %-18s %d\n", nn_op_name((nn_op_type)t), counts[t]);
+    /* parameters: float constants read by nodes (each counted once), before folding */
+    char *seen = calloc((size_t)g->n_tensors + 1, 1);
+    double params = 0, macs = 0;
+    for (int i = 0; seen && i < g->n_nodes; i++) {
+        nn_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k];
+            if (t < 0 || seen[t]) continue;
+            seen[t] = 1;
+            nn_tensor *x = &g->tensors[t];
+            if (x->is_const && !x->folded && x->dtype == NN_F32) params += (double)nn_tensor_numel(x);
+        }
+        if (!plan) macs += nn_node_macs(g, n);
+    }
+    free(seen);
+    printf("parameters: %.0f\n", params);
+    if (!plan) {
+        printf("MACs: %.0f (%.1f M)\nFLOPs: %.0f (%.1f M, MACs x 2 for conv/fc/matmul)\n", macs, macs / 1e6,
+               2 * macs, 2 * macs / 1e6);
+        printf("activation arena: %zu bytes\n", g->arena_size);
+        int kc = 0;
+        const char *names[64];
+        int kcounts[64];
+        for (int i = 0; i < g->n_nodes; i++) {
+            const char *kn = g->nodes[i].kname ? g->nodes[i].kname : "?";
+            int j = 0;
+            while (j < kc && strcmp(names[j], kn)) j++;
+            if (j == kc && kc < 64) { names[kc] = kn; kcounts[kc++] = 0; }
+            if (j < kc) kcounts[j]++;
+        }
+        printf("kernels:\n");
+        for (int j = 0; j < kc; j++) printf("  %-22s %d\n", names[j], kcounts[j]);
+    } else {
+        printf("not planned (FLOPs unknown): %s\n", plan_err);
+    }
+    fs_model_free(m);
+    return 0;
+}
+
+static int usage_run(void) {
+    fprintf(stderr, "usage: facescore model run FILE --input X.f32 [--output NAME|#N] --save Y.f32 [--threads N]\n"
+                    "  X.f32: raw little-endian float32 in the model's own input layout (ONNX NCHW,\n"
+                    "  TFLite/TF.js NHWC); the named output (default: the first) is saved the same way.\n");
+    return 2;
+}
+
+static int model_run(int argc, char **argv) {
+    const char *path = NULL, *in = NULL, *outname = NULL, *save = NULL;
+    int threads = 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
+        else if (!strcmp(argv[i], "--output") && i + 1 < argc) outname = argv[++i];
+        else if (!strcmp(argv[i], "--save") && i + 1 < argc) save = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (fs_cli_parse_int("--threads", argv[++i], 0, 256, &threads)) return 2;
+        } else if (argv[i][0] == '-') return usage_run();
+        else if (!path) path = argv[i];
+        else return usage_run();
+    }
+    if (!path || !in || !save) return usage_run();
+    fs_model *m;
+    if (fs_model_load(path, &m)) {
+        fprintf(stderr, "facescore: %s\n", fs_last_error());
+        return 1;
+    }
+    int rc = 1;
+    FILE *f = NULL;
+    float *buf = NULL;
+    size_t numel;
+    if (outname && fs_model_keep_tensor(m, outname)) goto fail;
+    if (fs_model_set_threads(m, threads)) goto fail;
+    float *x = fs_model_input(m, 0, &numel);
+    if (!x) goto fail;
+    f = fopen(in, "rb");
+    if (!f) { fprintf(stderr, "facescore: cannot open %s\n", in); goto out; }
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    rewind(f);
+    if (sz < 0 || (size_t)sz != numel * sizeof(float)) {
+        fprintf(stderr, "facescore: %s has %ld bytes, the model input takes %zu float32 (%zu bytes)\n", in, sz,
+                numel, numel * sizeof(float));
+        goto out;
+    }
+    buf = malloc(numel * sizeof(float) + 1);
+    if (!buf || fread(buf, sizeof(float), numel, f) != numel) { fprintf(stderr, "facescore: cannot read %s\n", in); goto out; }
+    fclose(f);
+    f = NULL;
+    memcpy(x, buf, numel * sizeof(float));
+    if (fs_model_run(m)) goto fail;
+    size_t n;
+    const float *y = outname ? fs_model_tensor(m, outname, &n) : fs_model_output(m, 0, &n);
+    if (!y) goto fail;
+    f = fopen(save, "wb");
+    if (!f || fwrite(y, sizeof(float), n, f) != n || fclose(f) != 0) {
+        f = NULL;
+        fprintf(stderr, "facescore: cannot write %s\n", save);
+        goto out;
+    }
+    f = NULL;
+    fprintf(stderr, "saved %zu float32 to %s\n", n, save);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "facescore: %s\n", fs_last_error());
+out:
+    if (f) fclose(f);
+    free(buf);
+    fs_model_free(m);
+    return rc;
+}
 
 int fs_cli_model(int argc, char **argv) {
-    (void)argc; (void)argv;
-    fprintf(stderr, "facescore model: not built yet\n");
+    if (argc >= 3 && !strcmp(argv[1], "info")) return model_info(argv[2]);
+    if (argc >= 2 && !strcmp(argv[1], "run")) return model_run(argc - 2, argv + 2);
+    fprintf(stderr, "usage: facescore model info FILE\n       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n");
     return 2;
 }

@@ -170,6 +170,7 @@ typedef struct nn_graph {
     struct nn_block *plan_blocks; /* folded constants of the current plan */
     int        status;        /* a kernel that meets bad data at run time sets this (fs_error) */
     char       description[128]; /* producer string from the file, for model info */
+    int        shapes_overridden; /* an input's dims were changed: declared dims may be stale */
 } nn_graph;
 
 /* Per-op conventions (beyond the notes in the enum):
@@ -223,6 +224,8 @@ int       nn_graph_add_const(nn_graph *g, const char *name, nn_dtype dt, int ndi
 fs_status nn_graph_plan(nn_graph *g);
 void      nn_graph_unplan(nn_graph *g);
 fs_status nn_graph_run(nn_graph *g);
+/* Sets the dims of graph input i (by index into g->inputs) for the next plan. */
+fs_status nn_graph_set_input_dims(nn_graph *g, int i, int ndim, const int64_t *dims);
 fs_status nn_graph_set_threads(nn_graph *g, int threads);
 /* MACs of one node (conv, fc, matmul) for FLOP counts; 0 for others. Valid after planning. */
 double    nn_node_macs(const nn_graph *g, const nn_node *n);

@@ -1,0 +1,187 @@
+/* nn/ops/resize.c — Resize of any rank and layout: nearest (ONNX nearest modes) or linear
+ * (separable multi-linear over the resized dims), with ONNX coordinate transformation modes.
+ *
+ * Per resized dim d and output index o, the source coordinate x is (s = scale, L = lengths):
+ *   half_pixel            (o + 0.5) / s - 0.5
+ *   asymmetric            o / s
+ *   pytorch_half_pixel    L_out > 1 ? (o + 0.5) / s - 0.5 : 0
+ *   align_corners         L_out > 1 ? o * (L_in - 1) / (L_out - 1) : 0
+ *   tf_half_pixel_for_nn  (o + 0.5) / s
+ *   half_pixel_symmetric  offset + (o + 0.5) / s - 0.5, offset = L_in/2 * (1 - L_out / (s * L_in))
+ * Linear: taps floor(x) and floor(x)+1 with weights (1-f, f), indices clamped to the edge
+ * (as ONNX's reference and TF do). Nearest: the rounding of attr.nearest_mode, clamped.
+ * Tables are built at plan time; a run walks the output once.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/ops/ops.h"
+
+typedef struct {
+    int nd, nr;                  /* rank, number of resized dims */
+    int rdim[NN_MAX_DIMS];       /* which dims are resized */
+    int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS];
+    int64_t *i0[NN_MAX_DIMS], *i1[NN_MAX_DIMS]; /* per resized dim, per output index: input index */
+    float *w1[NN_MAX_DIMS];      /* weight of i1 (linear) */
+    size_t total;
+    int linear;
+} rs_state;
+
+static void rs_free(void *p) {
+    rs_state *s = p;
+    if (!s) return;
+    for (int i = 0; i < s->nr; i++) {
+        free(s->i0[i]);
+        free(s->i1[i]);
+        free(s->w1[i]);
+    }
+    free(s);
+}
+
+static fs_status rs_out_dims(nn_graph *g, nn_node *n, int64_t *d) {
+    nn_tensor *x = nn_in(g, n, 0), *sz = nn_in(g, n, 1);
+    if (sz) {
+        int64_t v[NN_MAX_DIMS];
+        int k = nn_const_ints(sz, v, NN_MAX_DIMS);
+        if (k == x->ndim) memcpy(d, v, sizeof(int64_t) * (size_t)k);
+        else if (k == 2 && x->ndim == 4) { d[0] = x->dims[0]; d[1] = v[0]; d[2] = v[1]; d[3] = x->dims[3]; }
+        else return nn_node_error(n, FS_ERR_UNSUPPORTED, "sizes input must be a constant of %d (or 2) ints", x->ndim);
+    } else {
+        for (int i = 0; i < x->ndim; i++) {
+            float s = n->attr.scales[i];
+            if (s == 0) { d[i] = x->dims[i]; continue; }
+            if (!(s > 0) || s > 1e6f) return nn_node_error(n, FS_ERR_FORMAT, "scale %g", (double)s);
+            d[i] = (int64_t)floor((double)x->dims[i] * s);
+        }
+    }
+    for (int i = 0; i < x->ndim; i++)
+        if (d[i] < 0 || d[i] > (1 << 30)) return nn_node_error(n, FS_ERR_FORMAT, "output dim %lld", (long long)d[i]);
+    return FS_OK;
+}
+
+static fs_status rs_infer(nn_graph *g, nn_node *n) {
+    fs_status st = nn_check_inputs(g, n, 1, 1);
+    if (st) return st;
+    nn_tensor *x = nn_in(g, n, 0);
+    const nn_attr *a = &n->attr;
+    if (a->resize_mode != NN_RESIZE_NEAREST && a->resize_mode != NN_RESIZE_LINEAR)
+        return nn_node_error(n, FS_ERR_UNSUPPORTED, "resize mode %d (only nearest and linear)", a->resize_mode);
+    if (a->coord_mode < NN_COORD_HALF_PIXEL || a->coord_mode > NN_COORD_HALF_PIXEL_SYMMETRIC)
+        return nn_node_error(n, FS_ERR_UNSUPPORTED, "coordinate_transformation_mode %d", a->coord_mode);
+    if (a->nearest_mode < 0 || a->nearest_mode > NN_NEAREST_CEIL)
+        return nn_node_error(n, FS_ERR_UNSUPPORTED, "nearest_mode %d", a->nearest_mode);
+    int64_t d[NN_MAX_DIMS];
+    if ((st = rs_out_dims(g, n, d))) return st;
+    for (int i = 0; i < x->ndim; i++)
+        if (x->dims[i] == 0 && d[i] > 0) return nn_node_error(n, FS_ERR_FORMAT, "resizing an empty dim");
+    return nn_set_out(g, n, 0, NN_F32, x->ndim, d);
+}
+
+static double src_coord(int mode, int64_t o, int64_t lin, int64_t lout, double s) {
+    switch (mode) {
+    case NN_COORD_ASYMMETRIC: return (double)o / s;
+    case NN_COORD_PYTORCH_HALF_PIXEL: return lout > 1 ? ((double)o + 0.5) / s - 0.5 : 0.0;
+    case NN_COORD_ALIGN_CORNERS: return lout > 1 ? (double)o * (double)(lin - 1) / (double)(lout - 1) : 0.0;
+    case NN_COORD_TF_HALF_PIXEL_FOR_NN: return ((double)o + 0.5) / s;
+    case NN_COORD_HALF_PIXEL_SYMMETRIC: {
+        double adj = (double)lout / (s * (double)lin);
+        double off = (double)lin / 2.0 * (1.0 - adj);
+        return off + ((double)o + 0.5) / s - 0.5;
+    }
+    default: return ((double)o + 0.5) / s - 0.5;
+    }
+}
+
+static int64_t nearest(int mode, double x) {
+    double f = floor(x);
+    switch (mode) {
+    case NN_NEAREST_FLOOR: return (int64_t)f;
+    case NN_NEAREST_CEIL: return (int64_t)ceil(x);
+    case NN_NEAREST_ROUND_PREFER_CEIL: return (int64_t)(x - f == 0.5 ? f + 1 : floor(x + 0.5));
+    default: return (int64_t)(x - f == 0.5 ? f : floor(x + 0.5));
+    }
+}
+
+static int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
+static void rs_run(nn_graph *g, nn_node *n) {
+    const rs_state *s = n->kstate;
+    const float *x = nn_in(g, n, 0)->data;
+    float *y = nn_out(g, n, 0)->data;
+    if (!s->total) return;
+    int64_t idx[NN_MAX_DIMS] = {0};
+    int isr[NN_MAX_DIMS]; /* dim -> resized slot or -1 */
+    for (int d = 0; d < s->nd; d++) isr[d] = -1;
+    for (int r = 0; r < s->nr; r++) isr[s->rdim[r]] = r;
+    const int ntaps = s->linear ? 1 << s->nr : 1;
+    for (size_t o = 0; o < s->total; o++) {
+        int64_t base = 0;
+        for (int d = 0; d < s->nd; d++)
+            if (isr[d] < 0) base += idx[d] * s->istr[d];
+        float acc = 0;
+        for (int t = 0; t < ntaps; t++) {
+            int64_t off = base;
+            float w = 1;
+            for (int r = 0; r < s->nr; r++) {
+                int d = s->rdim[r];
+                int hi = (t >> r) & 1;
+                off += (hi ? s->i1[r][idx[d]] : s->i0[r][idx[d]]) * s->istr[d];
+                if (s->linear) w *= hi ? s->w1[r][idx[d]] : 1.0f - s->w1[r][idx[d]];
+            }
+            acc += s->linear ? w * x[off] : x[off];
+        }
+        y[o] = acc;
+        for (int d = s->nd - 1; d >= 0; d--) {
+            if (++idx[d] < s->odims[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+static fs_status rs_prepare(nn_graph *g, nn_node *n) {
+    rs_state *s = calloc(1, sizeof *s);
+    if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
+    n->kstate = s;
+    n->kfree = rs_free;
+    nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
+    const nn_attr *a = &n->attr;
+    s->nd = x->ndim;
+    s->linear = a->resize_mode == NN_RESIZE_LINEAR;
+    s->total = nn_numel(y);
+    nn_strides(x->ndim, x->dims, s->istr);
+    for (int d = 0; d < x->ndim; d++) {
+        s->odims[d] = y->dims[d];
+        double sc = a->scales[d] > 0 && !nn_in(g, n, 1) ? (double)a->scales[d]
+                                                       : (x->dims[d] ? (double)y->dims[d] / (double)x->dims[d] : 1.0);
+        if (x->dims[d] == y->dims[d] && sc == 1.0 && a->coord_mode != NN_COORD_ALIGN_CORNERS &&
+            a->coord_mode != NN_COORD_TF_HALF_PIXEL_FOR_NN)
+            continue; /* identity along this dim */
+        int r = s->nr++;
+        s->rdim[r] = d;
+        size_t L = (size_t)y->dims[d] ? (size_t)y->dims[d] : 1;
+        s->i0[r] = malloc(L * sizeof(int64_t));
+        s->i1[r] = malloc(L * sizeof(int64_t));
+        s->w1[r] = malloc(L * sizeof(float));
+        if (!s->i0[r] || !s->i1[r] || !s->w1[r]) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
+        for (int64_t o = 0; o < y->dims[d]; o++) {
+            double c = src_coord(a->coord_mode, o, x->dims[d], y->dims[d], sc);
+            if (s->linear) {
+                double f = floor(c);
+                s->i0[r][o] = clampi((int64_t)f, x->dims[d] - 1);
+                s->i1[r][o] = clampi((int64_t)f + 1, x->dims[d] - 1);
+                s->w1[r][o] = (float)(c - f);
+            } else {
+                s->i0[r][o] = s->i1[r][o] = clampi(nearest(a->nearest_mode, c), x->dims[d] - 1);
+                s->w1[r][o] = 0;
+            }
+        }
+    }
+    n->run = rs_run;
+    n->kname = s->linear ? "resize_linear_ref" : "resize_nearest_ref";
+    return FS_OK;
+}
+
+static const nn_op_def rs_def = {rs_infer, rs_prepare};
+
+const nn_op_def *nn_ops_resize(nn_op_type t) { return t == NN_OP_RESIZE ? &rs_def : NULL; }
