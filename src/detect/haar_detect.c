@@ -247,7 +247,7 @@ static void level_task(void *vctx, int li, int thread) {
     const haar_level *l = &job->lv[li];
     const fs_image *g = job->gray;
     int step = l->w + 1, rows = l->h + 1;
-    haar_resize_linear_exact(g->data, g->width, g->height, g->stride, w->img, l->w, l->h);
+    if (haar_resize_linear_exact(g->data, g->width, g->height, g->stride, w->img, l->w, l->h)) { w->failed = 1; return; }
     int plane = step * rows;
     int32_t *sum = w->ibuf;
     haar_integral(w->img, l->w, l->h, l->w, step, sum, sum + plane, c->has_tilted ? sum + 2 * plane : NULL,

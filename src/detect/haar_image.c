@@ -56,15 +56,15 @@ static void hline(const uint8_t *src, const lin_coef *cx, int xmin, int xmax, in
     for (; x < dw; x++) out[x] = last;
 }
 
-void haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
-                              uint8_t *dst, int dw, int dh) {
+int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
+                             uint8_t *dst, int dw, int dh) {
     if (sw == dw && sh == dh) {
         for (int y = 0; y < dh; y++) memcpy(dst + (size_t)y * dw, src + (size_t)y * sstride, (size_t)dw);
-        return;
+        return 0;
     }
     lin_coef *cx = malloc(sizeof *cx * (size_t)(dw + dh));
     uint16_t *lines = malloc(sizeof *lines * (size_t)dw * 3);
-    if (!cx || !lines) { free(cx); free(lines); memset(dst, 0, (size_t)dw * dh); return; }
+    if (!cx || !lines) { free(cx); free(lines); return -1; }
     lin_coef *cy = cx + dw;
     int xmin, xmax, ymin, ymax;
     lin_coeffs(sw, dw, cx, &xmin, &xmax);
@@ -98,6 +98,7 @@ void haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
     }
     free(cx);
     free(lines);
+    return 0;
 }
 
 /* Integrals. sum/sqsum follow cv::integral (first row and column zero); arithmetic is done in

@@ -59,9 +59,10 @@ int haar_xml_child(const haar_xdoc *d, int parent, const char *name);
 int haar_xml_count_children(const haar_xdoc *d, int parent);
 
 /* ---- pyramid level (haar_image.c) ---- */
-/* OpenCV cv::resize(..., INTER_LINEAR_EXACT) for 8-bit gray, bit-exact. dst is dw x dh, stride dw. */
-void haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
-                              uint8_t *dst, int dw, int dh);
+/* OpenCV cv::resize(..., INTER_LINEAR_EXACT) for 8-bit gray, bit-exact. dst is dw x dh, stride dw.
+ * Returns 0, or -1 when its small scratch allocation fails. */
+int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
+                             uint8_t *dst, int dw, int dh);
 /* Integral images of a w x h 8-bit image into (w+1) x (h+1) arrays with row stride `step` (ints):
  * sum and squared sum (32-bit, wrapping like OpenCV's CV_32S sqsum); tilted if non-NULL
  * (OpenCV's rotated-sum definition, needs scratch of 2*(w+h+4) uint32). */

@@ -239,7 +239,7 @@ TEST(resize_linear_exact_vs_cv2) {
         int dw = (int)rd32(p), dh = (int)rd32(p + 4);
         p += 8;
         uint8_t *out = malloc((size_t)dw * dh);
-        haar_resize_linear_exact(src, sw, sh, sw, out, dw, dh);
+        CHECK(haar_resize_linear_exact(src, sw, sh, sw, out, dw, dh) == 0);
         for (int i = 0; i < dw * dh; i++)
             CHECK_MSG(out[i] == p[i], "%dx%d -> %dx%d: pixel (%d,%d) %d vs cv2 %d", sw, sh, dw, dh, i % dw, i / dw,
                       out[i], p[i]);

@@ -239,17 +239,20 @@ TEST(rotation_30_degrees_still_finds_faces) {
     for (int i = 0; i < dets.n; i++) {
         double fx = dets.faces[i].box.x + dets.faces[i].box.w / 2, fy = dets.faces[i].box.y + dets.faces[i].box.h / 2;
         double best = 1e9;
+        int bk = -1;
         for (int k = 0; k < 4; k++) {
             double rx = cos(a) * (orig[k][0] - cx) + sin(a) * (orig[k][1] - cy) + cx;
             double ry = -sin(a) * (orig[k][0] - cx) + cos(a) * (orig[k][1] - cy) + cy;
             double dd = hypot(fx - rx, fy - ry);
-            if (dd < best) best = dd;
+            if (dd < best) { best = dd; bk = k; }
         }
         CHECK_MSG(best < 15, "face %d at (%.0f,%.0f) is %.1f px from any rotated face", i, fx, fy, best);
-        /* the eye line is tilted by about -30 degrees (image y down) */
+        /* the eye line turns with the photo (image y down: about -30 degrees for the two large faces,
+         * OpenCV DNN: -24..-33); the small background faces' landmarks are rougher (OpenCV: -15) */
         double ang = atan2(dets.faces[i].landmarks[1][1] - dets.faces[i].landmarks[0][1],
                            dets.faces[i].landmarks[1][0] - dets.faces[i].landmarks[0][0]) * 180 / M_PI;
-        CHECK_MSG(fabs(ang + 30) < 12, "eye line at %.1f degrees", ang);
+        CHECK_MSG(ang < -5, "face %d: eye line at %.1f degrees", i, ang);
+        if (bk == 1 || bk == 2) CHECK_MSG(fabs(ang + 30) < 10, "face %d: eye line at %.1f degrees", i, ang);
     }
     fs_detections_free(&dets);
     fs_image_free(&rot);
@@ -368,4 +371,45 @@ TEST(haar_through_the_same_api) {
     fs_detections_free(&dets);
     fs_detector_free(d);
     fs_image_free(&img);
+}
+
+/* The dynamic model (same weights, input padded to a multiple of 32 instead of 640x640): the same
+ * faces as the fixed model, and switching photo shapes replans without changing results. */
+TEST(dynamic_model_matches_fixed) {
+    char *dyn = fs_test_shared("models/yunet/yunet_n_dynamic.onnx");
+    if (!fs_test_exists(dyn)) SKIP("../shared/models/yunet/yunet_n_dynamic.onnx not available");
+    fs_detector *fd = open_yunet(SHIPPED_MODEL, FS_SORT_LEFT_TO_RIGHT);
+    fs_detector *dd = open_yunet(dyn, FS_SORT_LEFT_TO_RIGHT);
+    CHECK(fd != NULL && dd != NULL);
+    fs_image img, tall;
+    CHECK(load_image("samples/face.jpg", &img));
+    CHECK(fs_image_resize(&img, 300, 500, FS_RESIZE_BILINEAR, &tall) == FS_OK);
+    fs_detections a, b, c;
+    CHECK(fs_detector_detect(fd, &img, &a) == FS_OK);
+    CHECK(fs_detector_detect(dd, &img, &b) == FS_OK);       /* input 640x448 */
+    CHECK(a.n == 4 && b.n == 4);
+    for (int i = 0; i < 4; i++) {
+        CHECK_NEAR(b.faces[i].box.x, a.faces[i].box.x, 3.0);
+        CHECK_NEAR(b.faces[i].box.y, a.faces[i].box.y, 3.0);
+        CHECK_NEAR(b.faces[i].box.w, a.faces[i].box.w, 3.0);
+        CHECK_NEAR(b.faces[i].box.h, a.faces[i].box.h, 3.0);
+        CHECK_NEAR(b.faces[i].confidence, a.faces[i].confidence, 0.03);
+    }
+    fs_detections_free(&a);
+    CHECK(fs_detector_detect(dd, &tall, &a) == FS_OK);      /* input 384x640: replanned */
+    CHECK(a.n >= 2);
+    fs_detections_free(&a);
+    CHECK(fs_detector_detect(dd, &img, &c) == FS_OK);       /* back to 640x448 */
+    CHECK(c.n == b.n);
+    for (int i = 0; i < c.n; i++) {
+        CHECK(c.faces[i].box.x == b.faces[i].box.x && c.faces[i].box.h == b.faces[i].box.h);
+        CHECK(c.faces[i].confidence == b.faces[i].confidence);
+    }
+    fs_detections_free(&b);
+    fs_detections_free(&c);
+    fs_image_free(&tall);
+    fs_image_free(&img);
+    fs_detector_free(fd);
+    fs_detector_free(dd);
+    free(dyn);
 }
