@@ -1,8 +1,122 @@
-/* cli/bench_model.c — `facescore bench model` (being written: issue 3). */
+/* cli/bench_model.c — `facescore bench model FILE [--threads N] [--reps N] [--warmup N]`.
+ *
+ * Loads a model (TFLite / ONNX / TF.js), fills every float input with a fixed deterministic pattern
+ * in [-1, 1], runs `warmup` untimed inferences (the first one plans: shapes, kernels, arena), then
+ * times `reps` runs one by one. Prints load/plan times, warm median/min/max latency, the peak RSS,
+ * the median process CPU time per run, the heap in use before/after the timed runs (steady-state
+ * runs must not grow it), and last the line `median_ms <number>`. */
+#include <malloc.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli/cli.h"
+#include "core/cpu.h"
+#include "facescore.h"
+
+static void bench_usage(void) {
+    fprintf(stderr, "usage: facescore bench model FILE [--threads N] [--reps N] [--warmup N]\n");
+}
+
+/* input i: x[k] = sin(0.001 * k * (i + 1) + i), reproducible across runs and machines */
+static int bench_fill_inputs(fs_model *m) {
+    for (int i = 0; i < fs_model_num_inputs(m); i++) {
+        size_t n = 0;
+        float *x = fs_model_input(m, i, &n);
+        if (!x) return -1;
+        for (size_t k = 0; k < n; k++) x[k] = (float)sin(0.001 * (double)k * (i + 1) + i);
+    }
+    return 0;
+}
+
+static double bench_cpu_ms(void) { /* process CPU time, all threads */
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static size_t bench_heap_in_use(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
 
 int fs_cli_bench_model(int argc, char **argv) {
-    (void)argc; (void)argv;
-    fprintf(stderr, "facescore bench model: not built yet\n");
-    return 2;
+    const char *path = NULL;
+    int threads = 1, reps = 50, warmup = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--threads") || !strcmp(a, "--reps") || !strcmp(a, "--warmup")) {
+            if (i + 1 >= argc) { bench_usage(); return 2; }
+            int *dst = a[2] == 't' ? &threads : a[2] == 'r' ? &reps : &warmup;
+            if (fs_cli_parse_int(a, argv[++i], a[2] == 'w' ? 0 : 1, 100000, dst)) return 2;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "facescore bench model: unknown option %s\n", a);
+            bench_usage();
+            return 2;
+        } else if (!path) path = a;
+        else { bench_usage(); return 2; }
+    }
+    if (!path) { bench_usage(); return 2; }
+
+    double t0 = fs_cli_now_ms();
+    fs_model *m = NULL;
+    if (fs_model_load(path, &m) != FS_OK) {
+        fprintf(stderr, "facescore bench model: %s: %s\n", path, fs_last_error());
+        return 1;
+    }
+    double t_load = fs_cli_now_ms() - t0;
+    int rc = 1;
+    double *t = malloc(sizeof *t * (size_t)reps), *cpu = malloc(sizeof *cpu * (size_t)reps);
+    if (!t || !cpu) { fprintf(stderr, "facescore bench model: out of memory\n"); goto done; }
+    if (fs_model_set_threads(m, threads) != FS_OK) goto fail;
+    t0 = fs_cli_now_ms();
+    if (fs_model_plan(m) != FS_OK || bench_fill_inputs(m)) goto fail;
+    double t_plan = fs_cli_now_ms() - t0;
+    t0 = fs_cli_now_ms();
+    if (fs_model_run(m) != FS_OK) goto fail; /* first run, counted with the warm-up */
+    double t_first = fs_cli_now_ms() - t0;
+    for (int i = 1; i < warmup; i++)
+        if (fs_model_run(m) != FS_OK) goto fail;
+    size_t heap0 = bench_heap_in_use();
+    for (int i = 0; i < reps; i++) {
+        double s = fs_cli_now_ms(), c = bench_cpu_ms();
+        if (fs_model_run(m) != FS_OK) goto fail;
+        t[i] = fs_cli_now_ms() - s;
+        cpu[i] = bench_cpu_ms() - c;
+    }
+    size_t heap1 = bench_heap_in_use();
+    double mn = t[0], mx = t[0], sum = 0;
+    for (int i = 0; i < reps; i++) {
+        mn = t[i] < mn ? t[i] : mn;
+        mx = t[i] > mx ? t[i] : mx;
+        sum += t[i];
+    }
+    double med = fs_cli_median(t, reps);
+    printf("model      %s (%s)\n", path, fs_model_format(m));
+    for (int i = 0; i < fs_model_num_inputs(m); i++) {
+        fs_tensor_info info;
+        if (fs_model_input_info(m, i, &info) != FS_OK) continue;
+        printf("input %d    %s [", i, info.name ? info.name : "?");
+        for (int d = 0; d < info.ndim; d++) printf("%s%lld", d ? "," : "", (long long)info.dims[d]);
+        printf("]\n");
+    }
+    printf("cpu        %s, threads %d\n", fs_cpu_level_name(), threads);
+    printf("load_ms    %.2f\nplan_ms    %.2f\nfirst_ms   %.3f\n", t_load, t_plan, t_first);
+    printf("runs       %d warm-up + %d timed\n", warmup, reps);
+    printf("min_ms     %.3f\nmax_ms     %.3f\nmean_ms    %.3f\n", mn, mx, sum / reps);
+    printf("cpu_ms     %.3f (median process CPU time per run, all threads)\n", fs_cli_median(cpu, reps));
+    printf("peak_rss_kib %ld\n", fs_cli_peak_rss_kib());
+    printf("heap_bytes_before %zu after %zu (timed runs: %+lld)\n", heap0, heap1,
+           (long long)heap1 - (long long)heap0);
+    printf("median_ms %.4f\n", med);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "facescore bench model: %s: %s\n", path, fs_last_error());
+done:
+    free(t);
+    free(cpu);
+    fs_model_free(m);
+    return rc;
 }
