@@ -198,7 +198,7 @@ fs_status fs_detector_open(const fs_detector_options *o, fs_detector **out);
 fs_status fs_detector_detect(fs_detector *d, const fs_image *img, fs_detections *out);
 void      fs_detector_free(fs_detector *d);
 const char *fs_detector_name(const fs_detector *d);   /* "yunet" or "haar" */
-/* Default YuNet model: yunet_n_640_640.onnx (else yunet_n_dynamic.onnx) in $FACESCORE_MODELS/yunet/,
+/* Default YuNet model: yunet_n_dynamic.onnx (else yunet_n_640_640.onnx) in $FACESCORE_MODELS/yunet/,
  * $FACESCORE_MODELS/, models/yunet/ (repo), <exe dir>/../models/yunet/, <exe dir>/../share/facescore/
  * models/yunet/, ../shared/models/yunet/, /usr/local/share/facescore/models/yunet/,
  * /usr/share/facescore/models/yunet/. NULL if none (fs_detector_open then fails with FS_ERR_IO). */
