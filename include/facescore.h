@@ -61,7 +61,8 @@ typedef enum { FS_FMT_UNKNOWN = 0, FS_FMT_JPEG, FS_FMT_PNG, FS_FMT_WEBP, FS_FMT_
 fs_image_format fs_image_sniff(const void *buf, size_t len);
 
 /* Decode JPEG/PNG/WebP/BMP to RGB (want_channels 3) or gray (1); 0 keeps the file's own
- * (gray stays gray, everything else RGB). JPEG EXIF orientation is applied. lim may be NULL.
+ * (gray stays gray, everything else RGB). The EXIF orientation of JPEG (APP1) and PNG (eXIf)
+ * files is applied, as cv2.imread does (not WebP's, as cv2.imread). lim may be NULL.
  * Pixels equal OpenCV 4.6's cv2.imread(IMREAD_COLOR) (BGR there) for JPEG, PNG, BMP, WebP; gray
  * (want 1) is RGB decode + fs_image_to_gray, i.e. cvtColor(imread(f), BGR2GRAY). 16-bit PNG keeps
  * the high byte, palettes are expanded, alpha is dropped, CMYK JPEG is converted like OpenCV.

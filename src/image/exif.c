@@ -1,5 +1,5 @@
 /* image/exif.c — EXIF orientation: a bounds-checked reader of IFD0 of the TIFF structure in a
- * JPEG APP1 segment, and the flips/rotations that make the image upright.
+ * JPEG APP1 segment or a PNG eXIf chunk, and the flips/rotations that make the image upright.
  *
  * APP1 payload: "Exif\0\0" then TIFF: byte order "II" (little) or "MM" (big), 42, offset of IFD0
  * (from the TIFF start). IFD: u16 count, count x 12-byte entries {u16 tag, u16 type, u32 count,
@@ -26,9 +26,9 @@ static int rd32(const tiff_t *t, size_t off, uint32_t *v) {
     return 1;
 }
 
-int img_exif_orientation(const uint8_t *app1, size_t len) {
-    if (!app1 || len < 6 + 8 || memcmp(app1, "Exif\0\0", 6)) return 1;
-    tiff_t t = {app1 + 6, len - 6, 0};
+int img_tiff_orientation(const uint8_t *p, size_t len) {
+    if (!p || len < 8) return 1;
+    tiff_t t = {p, len, 0};
     if (!memcmp(t.p, "II", 2)) t.be = 0;
     else if (!memcmp(t.p, "MM", 2)) t.be = 1;
     else return 1;
@@ -43,6 +43,11 @@ int img_exif_orientation(const uint8_t *app1, size_t len) {
         return val >= 1 && val <= 8 ? (int)val : 1;
     }
     return 1;
+}
+
+int img_exif_orientation(const uint8_t *app1, size_t len) {
+    if (!app1 || len < 6 || memcmp(app1, "Exif\0\0", 6)) return 1;
+    return img_tiff_orientation(app1 + 6, len - 6);
 }
 
 /* Upright image: out(x, y) = in(sx, sy) with, for input W x H,

@@ -22,8 +22,10 @@ fs_status img_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels, fs
 fs_status img_decode_webp(const uint8_t *buf, size_t len, uint64_t max_pixels, fs_image *out);
 fs_status img_decode_bmp(const uint8_t *buf, size_t len, uint64_t max_pixels, fs_image *out);
 
-/* EXIF: orientation (1..8) from an APP1 payload ("Exif\0\0" + TIFF); 1 when absent or invalid. */
+/* EXIF: orientation (1..8) from an APP1 payload ("Exif\0\0" + TIFF) or from a bare TIFF
+ * structure (PNG eXIf chunk); 1 when absent or invalid. */
 int img_exif_orientation(const uint8_t *app1, size_t len);
+int img_tiff_orientation(const uint8_t *tiff, size_t len);
 /* Replaces *img by its upright version for EXIF orientation o (1..8; others leave it as is). */
 fs_status img_apply_orientation(fs_image *img, int o);
 

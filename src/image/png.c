@@ -2,7 +2,8 @@
  *
  * Decoding follows OpenCV's imread (so pixels match it): 16-bit samples keep their high byte
  * (png_set_strip_16), palettes and 1/2/4-bit gray are expanded, alpha is dropped, Adam7
- * interlacing is handled by libpng. Limits: png_set_user_limits with the pixel limit (IHDR is
+ * interlacing is handled by libpng, an eXIf orientation is applied (OpenCV 4.6 does, wherever
+ * the chunk is). Limits: png_set_user_limits with the pixel limit (IHDR is
  * checked before any pixel buffer exists), png_set_chunk_malloc_max / chunk_cache_max against
  * compressed ancillary-chunk bombs. Errors longjmp back into pdec_run; all state that changes
  * after setjmp lives in the caller's pdec_t. */
@@ -42,6 +43,7 @@ typedef struct {
     const uint8_t *buf;
     size_t len, pos;
     png_bytep *rows;
+    int orientation; /* EXIF orientation from an eXIf chunk (1 = none) */
     fs_image img;
 } pdec_t;
 
@@ -88,7 +90,12 @@ static fs_status pdec_run(pdec_t *x, uint64_t max_pixels) {
     if (!x->rows) return fs_error(FS_ERR_NOMEM, "PNG: out of memory");
     for (png_uint_32 y = 0; y < h; y++) x->rows[y] = x->img.data + (size_t)y * x->img.stride;
     png_read_image(png, x->rows);
-    png_read_end(png, NULL);
+    png_read_end(png, info); /* keeps chunks after IDAT too (eXIf may be there) */
+#ifdef PNG_eXIf_SUPPORTED
+    png_uint_32 nex = 0;
+    png_bytep ex = NULL;
+    if (png_get_eXIf_1(png, info, &nex, &ex) && ex && nex) x->orientation = img_tiff_orientation(ex, nex);
+#endif
     return FS_OK;
 }
 
@@ -97,6 +104,7 @@ fs_status img_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels, fs
     if (!x) return fs_error(FS_ERR_NOMEM, "PNG: out of memory");
     x->buf = buf;
     x->len = len;
+    x->orientation = 1;
     fs_status st;
     x->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &x->err, p_error, p_warning);
     if (x->png) x->info = png_create_info_struct(x->png);
@@ -104,6 +112,7 @@ fs_status img_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels, fs
     else st = pdec_run(x, max_pixels);
     if (x->png) png_destroy_read_struct(&x->png, x->info ? &x->info : NULL, NULL);
     free(x->rows);
+    if (!st) st = img_apply_orientation(&x->img, x->orientation); /* as cv2.imread does */
     if (st) fs_image_free(&x->img);
     else *out = x->img;
     free(x);

@@ -10,7 +10,7 @@
 
 static const char *seeds[] = {
     "exif_6.jpg", "jpeg_progressive.jpg", "jpeg_cmyk.jpg", "jpeg_gray.jpg", "png_interlaced.png",
-    "png_palette_trns.png", "png_gray16.png", "png_graya.png", "bmp_8.bmp", "bmp_4.bmp",
+    "png_palette_trns.png", "png_gray16.png", "png_graya.png", "png_exif_3_after.png", "bmp_8.bmp", "bmp_4.bmp",
     "bmp_32_v5_bitfields.bmp", "bmp_24_os2.bmp", "webp_lossy.webp", "webp_lossless.webp", "webp_alpha.webp",
     "webp_anim.webp",
 };

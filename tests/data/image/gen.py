@@ -164,6 +164,20 @@ Image.fromarray(bits).convert('1').save(os.path.join(HERE, 'png_gray1.png'))
 add_ref('exact', 'png_gray1.png', bits)
 ref_imread('png_gray1.png')
 
+# EXIF orientation in a PNG eXIf chunk (bare TIFF), before or after IDAT: cv2.imread applies both
+quad = quadrants(6, 4)
+quad_raw = zlib.compress(b''.join(b'\0' + r.tobytes() for r in quad))
+for o, where in [(6, 'before'), (3, 'after'), (8, 'after')]:
+    ex = png_chunk(b'eXIf', tiff(o, be=(o != 8)))
+    ihdr = png_chunk(b'IHDR', struct.pack('>IIBBBBB', 6, 4, 8, 2, 0, 0, 0))
+    body = ihdr + (ex if where == 'before' else b'') + png_chunk(b'IDAT', quad_raw) + \
+        (ex if where == 'after' else b'') + png_chunk(b'IEND', b'')
+    name = f'png_exif_{o}_{where}.png'
+    out(name, b'\x89PNG\r\n\x1a\n' + body)
+    upright = {6: np.rot90(quad, -1), 3: np.rot90(quad, 2), 8: np.rot90(quad, 1)}[o]
+    add_ref('exact', name, upright)
+    ref_imread(name)
+
 # bombs: huge declared size with a tiny IDAT; a zTXt chunk that inflates to 32 MiB
 out('png_bomb_dims.png', png_raw(100000, 100000, 8, 2, 0, zlib.compress(b'\0' * 1000)))
 small = zlib.compress(b''.join(b'\0' + bytes(8 * 3) for _ in range(8)))
@@ -238,6 +252,12 @@ ref_imread('webp_lossless.webp')
 Image.fromarray(rgba, 'RGBA').save(os.path.join(HERE, 'webp_alpha.webp'), lossless=True, exact=True)
 add_ref('exact', 'webp_alpha.webp', smooth)
 ref_imread('webp_alpha.webp')
+# WebP EXIF orientation is NOT applied by OpenCV 4.6's imread (nor by us): pinned by this reference
+wex = Image.Exif()
+wex[0x0112] = 6
+Image.fromarray(quadrants(6, 4)).save(os.path.join(HERE, 'webp_exif6.webp'), exif=wex.tobytes(), lossless=True)
+add_ref('exact', 'webp_exif6.webp', quadrants(6, 4))
+ref_imread('webp_exif6.webp')
 f1 = Image.fromarray(noise)
 f2 = Image.fromarray(255 - noise)
 f1.save(os.path.join(HERE, 'webp_anim.webp'), save_all=True, append_images=[f2], duration=100, loop=0, lossless=True)
