@@ -132,7 +132,7 @@ haar_rows_fn haar_select_rows(const struct fs_cascade *c, const char **name) {
     }
     (void)f;
     if (name) *name = "portable";
-    return haar_rows_portable;
+    return c->stumps && !c->has_tilted ? haar_rows_lanes : haar_rows_portable;
 }
 
 const char *fs_haar_kernel_name(const fs_cascade *c) {

@@ -93,6 +93,7 @@ typedef struct {
  * Returns 0 or -1 on allocation failure. */
 typedef int (*haar_rows_fn)(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 int haar_rows_portable(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
+int haar_rows_lanes(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 int haar_rows_avx2(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap);
 /* Single window (portable): 1 accepted, 0 rejected at stage 0, -k rejected at stage k, -1 also
  * for a flat window (OpenCV's setWindow() failure). */

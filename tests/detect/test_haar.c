@@ -382,8 +382,8 @@ TEST(detect_result_codes_and_gray_input) {
     fs_cascade_free(c);
 }
 
-/* Raw candidates (before grouping) from the portable scan and the selected SIMD scan. */
-static void compare_scans(const fs_cascade *c, const fs_image *g, double sf) {
+/* Raw candidates (before grouping) from the scalar portable scan and another scan. */
+static void compare_scans(const fs_cascade *c, const fs_image *g, double sf, haar_rows_fn other) {
     fs_haar_params p;
     fs_haar_params_default(&p);
     p.scale_factor = sf;
@@ -391,28 +391,40 @@ static void compare_scans(const fs_cascade *c, const fs_image *g, double sf) {
     haar_box *a, *b;
     int na, nb;
     CHECK(haar_detect_raw(c, g, &p, haar_rows_portable, &a, &na) == FS_OK);
-    CHECK(haar_detect_raw(c, g, &p, NULL, &b, &nb) == FS_OK);
-    CHECK_MSG(na == nb, "portable %d candidates, SIMD %d", na, nb);
+    CHECK(haar_detect_raw(c, g, &p, other, &b, &nb) == FS_OK);
+    CHECK_MSG(na == nb, "scalar %d candidates, other scan %d", na, nb);
     qsort(a, (size_t)na, sizeof *a, cmp_box_sorted);
     qsort(b, (size_t)nb, sizeof *b, cmp_box_sorted);
     CHECK(na > 50 && !memcmp(a, b, sizeof *a * (size_t)na));
     free(a); free(b);
 }
 
+static void scans_equal(haar_rows_fn other) {
+    fs_cascade *c;
+    CHECK(fs_cascade_load(CASCADE, &c) == FS_OK);
+    fs_image rgb = {0}, g = {0};
+    CHECK(fs_image_load("samples/face.jpg", 3, NULL, &rgb) == FS_OK && fs_image_to_gray(&rgb, &g) == FS_OK);
+    compare_scans(c, &g, 1.1, other);
+    /* odd sizes exercise partial lane blocks and both window steps */
+    fs_image crop = {0};
+    CHECK(fs_image_crop(&g, 3, 5, 301, 203, &crop) == FS_OK);
+    compare_scans(c, &crop, 1.05, other);
+    fs_image_free(&rgb); fs_image_free(&g); fs_image_free(&crop);
+    fs_cascade_free(c);
+}
+
 TEST(simd_scan_equals_portable) {
     fs_cascade *c;
     CHECK(fs_cascade_load(CASCADE, &c) == FS_OK);
     const char *name;
-    if (haar_select_rows(c, &name) == haar_rows_portable) { fs_cascade_free(c); SKIP("no SIMD scan on this CPU"); }
-    fs_image rgb = {0}, g = {0};
-    CHECK(fs_image_load("samples/face.jpg", 3, NULL, &rgb) == FS_OK && fs_image_to_gray(&rgb, &g) == FS_OK);
-    compare_scans(c, &g, 1.1);
-    /* odd sizes exercise partial lane blocks and both window steps */
-    fs_image crop = {0};
-    CHECK(fs_image_crop(&g, 3, 5, 301, 203, &crop) == FS_OK);
-    compare_scans(c, &crop, 1.05);
-    fs_image_free(&rgb); fs_image_free(&g); fs_image_free(&crop);
+    haar_rows_fn sel = haar_select_rows(c, &name);
     fs_cascade_free(c);
+    if (!strcmp(name, "portable")) SKIP("no SIMD scan on this CPU");
+    scans_equal(sel);
+}
+
+TEST(lane_scan_equals_scalar) {
+    scans_equal(haar_rows_lanes);
 }
 
 TEST(threads_do_not_change_boxes) {
