@@ -8,7 +8,7 @@
 #include "core/cpu.h"
 #include "detect/haar_internal.h"
 #include "facescore.h"
-#include "test.h"
+#include "../test.h"
 
 #define CASCADE "models/opencv/haarcascade_frontalface_default.xml"
 #define DEBIAN_HAAR "/usr/share/opencv4/haarcascades/"
