@@ -164,3 +164,53 @@ TEST(pool_ref_hand_computed) {
     CHECK_NEAR(out[0], 10.0 / 9, 1e-6);
     CHECK_NEAR(out[6], 90.0 / 9, 1e-6);
 }
+
+/* Independent pool: per output, scan the whole padded window in double, testing each tap. */
+static void pool_double(const nn_pool_params *p, const float *in, float *out, int is_max) {
+    for (int b = 0; b < p->n; b++)
+        for (int y = 0; y < p->oh; y++)
+            for (int x = 0; x < p->ow; x++)
+                for (int c = 0; c < p->c; c++) {
+                    double acc = is_max ? -INFINITY : 0;
+                    int cnt = 0;
+                    for (int ky = 0; ky < p->kh; ky++)
+                        for (int kx = 0; kx < p->kw; kx++) {
+                            int iy = y * p->sh - p->pad_t + ky, ix = x * p->sw - p->pad_l + kx;
+                            if (iy < 0 || ix < 0 || iy >= p->ih || ix >= p->iw) continue;
+                            double v = in[(((size_t)b * p->ih + iy) * p->iw + ix) * p->c + c];
+                            acc = is_max ? fmax(acc, v) : acc + v;
+                            cnt++;
+                        }
+                    if (!cnt) acc = 0;
+                    else if (!is_max) acc /= p->count_include_pad ? p->kh * p->kw : cnt;
+                    out[(((size_t)b * p->oh + y) * p->ow + x) * p->c + c] = (float)acc;
+                }
+}
+
+TEST(pool_ref_vs_double_random) {
+    for (int t = 0; t < 40; t++) {
+        nn_pool_params p;
+        memset(&p, 0, sizeof p);
+        p.n = 1 + t % 2, p.c = 1 + (int)((kr_rand() + 1) * 20);
+        p.kh = 1 + t % 3, p.kw = 1 + (t / 3) % 4, p.sh = 1 + t % 2, p.sw = 1 + (t / 2) % 3;
+        p.ih = 1 + (int)((kr_rand() + 1) * 6), p.iw = 1 + (int)((kr_rand() + 1) * 6);
+        p.pad_t = t % 3 < p.kh ? t % 3 : 0, p.pad_l = (t + 1) % 2 < p.kw ? (t + 1) % 2 : 0;
+        p.oh = (p.ih + 2 * p.pad_t - p.kh) / p.sh + 1, p.ow = (p.iw + 2 * p.pad_l - p.kw) / p.sw + 1;
+        p.count_include_pad = t % 4 == 1;
+        if (t == 39) { p.ih = p.iw = 7, p.kh = p.kw = 7, p.sh = p.sw = 1, p.pad_t = p.pad_l = 0, p.oh = p.ow = 1, p.c = 1280; }
+        if (p.oh < 1 || p.ow < 1) continue;
+        size_t nin = (size_t)p.n * p.ih * p.iw * p.c, nout = (size_t)p.n * p.oh * p.ow * p.c;
+        float *in = malloc(nin * 4), *o = malloc(nout * 4), *want = malloc(nout * 4);
+        kr_fill(in, nin);
+        for (int is_max = 0; is_max < 2; is_max++) {
+            if (is_max) nn_maxpool_ref(&p, in, o);
+            else nn_avgpool_ref(&p, in, o);
+            pool_double(&p, in, want, is_max);
+            for (size_t i = 0; i < nout; i++)
+                CHECK_MSG(fabsf(o[i] - want[i]) <= 1e-6f * (1 + fabsf(want[i])),
+                          "%s pool case %d: out[%zu] = %.8g, want %.8g", is_max ? "max" : "avg", t, i, o[i],
+                          want[i]);
+        }
+        free(in); free(o); free(want);
+    }
+}
