@@ -83,7 +83,8 @@ fs_status fs_image_encode_png(const fs_image *img, uint8_t **out, size_t *out_le
 /* Writes by extension (case-insensitive): .jpg/.jpeg (quality 90) or .png. */
 fs_status fs_image_save(const fs_image *img, const char *path);
 
-/* Gray conversion bit-exact with OpenCV 4.6 cvtColor(BGR2GRAY) on 8-bit input:
+/* Image operations write a new image into dst (dst != src; free it with fs_image_free).
+ * Gray conversion bit-exact with OpenCV 4.6 cvtColor(BGR2GRAY) on 8-bit input:
  * Y = (R*9798 + G*19235 + B*3735 + 2^14) >> 15. A gray input is copied. */
 fs_status fs_image_to_gray(const fs_image *src, fs_image *dst);
 /* cv::resize on 8-bit images, bit-exact with OpenCV 4.6: BILINEAR = INTER_LINEAR (half-pixel

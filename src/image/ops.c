@@ -18,7 +18,7 @@ static inline uint8_t luma(int r, int g, int b) {
 }
 
 fs_status fs_image_to_gray(const fs_image *src, fs_image *dst) {
-    if (!valid(src) || !dst) return fs_error(FS_ERR_ARG, "to_gray: invalid image");
+    if (!valid(src) || !dst || dst == src) return fs_error(FS_ERR_ARG, "to_gray: invalid image (or dst == src)");
     fs_status st = fs_image_alloc(dst, src->width, src->height, 1);
     if (st) return st;
     for (int y = 0; y < src->height; y++) {
@@ -31,7 +31,7 @@ fs_status fs_image_to_gray(const fs_image *src, fs_image *dst) {
 }
 
 fs_status fs_image_crop(const fs_image *src, int x, int y, int w, int h, fs_image *dst) {
-    if (!valid(src) || !dst) return fs_error(FS_ERR_ARG, "crop: invalid image");
+    if (!valid(src) || !dst || dst == src) return fs_error(FS_ERR_ARG, "crop: invalid image (or dst == src)");
     int64_t x0 = x, y0 = y, x1 = (int64_t)x + w, y1 = (int64_t)y + h;
     if (x0 < 0) x0 = 0;
     if (y0 < 0) y0 = 0;

@@ -190,7 +190,7 @@ static int int_factor(int sn, int dn, int *k) {
 }
 
 fs_status fs_image_resize(const fs_image *src, int width, int height, fs_resize_mode mode, fs_image *dst) {
-    if (!valid(src) || !dst) return fs_error(FS_ERR_ARG, "resize: invalid image");
+    if (!valid(src) || !dst || dst == src) return fs_error(FS_ERR_ARG, "resize: invalid image (or dst == src)");
     if (mode != FS_RESIZE_BILINEAR && mode != FS_RESIZE_AREA) return fs_error(FS_ERR_ARG, "resize: bad mode %d", (int)mode);
     if (width <= 0 || height <= 0) { memset(dst, 0, sizeof *dst); return fs_error(FS_ERR_ARG, "resize: bad size %dx%d", width, height); }
     fs_status st = fs_image_alloc(dst, width, height, src->channels);

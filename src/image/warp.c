@@ -29,7 +29,8 @@ static inline int px(const fs_image *s, int64_t x, int64_t y, int k) {
 
 fs_status fs_image_warp_affine(const fs_image *src, const double m[6], int width, int height, fs_image *dst) {
     if (!src || !src->data || src->width <= 0 || src->height <= 0 ||
-        (src->channels != 1 && src->channels != 3) || src->stride < src->width * src->channels || !m || !dst)
+        (src->channels != 1 && src->channels != 3) || src->stride < src->width * src->channels || !m || !dst ||
+        dst == src)
         return fs_error(FS_ERR_ARG, "warp_affine: invalid argument");
     for (int i = 0; i < 6; i++)
         if (!isfinite(m[i])) return fs_error(FS_ERR_ARG, "warp_affine: matrix element %d is not finite", i);

@@ -50,7 +50,7 @@ TEST(fuzz_mutated_fixtures_never_crash) {
     /* FS_IMAGE_FUZZ_ITERS / FS_IMAGE_FUZZ_SEED run longer or different campaigns by hand */
     const char *ev = getenv("FS_IMAGE_FUZZ_ITERS"), *sv = getenv("FS_IMAGE_FUZZ_SEED");
     const int iters = ev && atoi(ev) > 0 ? atoi(ev) : 1000;
-    uint64_t rng = sv && *sv ? strtoull(sv, NULL, 0) | 1 : 0x9E3779B97F4A7C15ull;
+    uint64_t rng = sv && *sv ? (strtoull(sv, NULL, 0) + 1) * 0x9E3779B97F4A7C15ull : 0x9E3779B97F4A7C15ull;
     int ok = 0, errs = 0;
     clock_t t0 = clock();
     for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++) {

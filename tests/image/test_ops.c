@@ -211,3 +211,16 @@ TEST(alloc_rejects_bad_sizes) {
     CHECK(img.data == NULL);
     fs_image_free(NULL);
 }
+
+TEST(ops_refuse_dst_aliasing_src) {
+    fs_image img;
+    CHECK(fs_image_load(imgt_path("noise_rgb.png"), 3, NULL, &img) == FS_OK);
+    uint8_t *data = img.data;
+    double id[6] = {1, 0, 0, 0, 1, 0};
+    CHECK(fs_image_to_gray(&img, &img) == FS_ERR_ARG);
+    CHECK(fs_image_resize(&img, 5, 5, FS_RESIZE_AREA, &img) == FS_ERR_ARG);
+    CHECK(fs_image_crop(&img, 0, 0, 5, 5, &img) == FS_ERR_ARG);
+    CHECK(fs_image_warp_affine(&img, id, 5, 5, &img) == FS_ERR_ARG);
+    CHECK(img.data == data && img.width == 48); /* untouched */
+    fs_image_free(&img);
+}
