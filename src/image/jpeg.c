@@ -35,7 +35,9 @@ typedef struct {
 
 static void j_error_exit(j_common_ptr c) {
     jerr_t *e = (jerr_t *)c->err;
-    c->err->format_message(c, e->msg);
+    char m[JMSG_LENGTH_MAX];
+    c->err->format_message(c, m);
+    snprintf(e->msg, sizeof e->msg, "%s%s", e->saw_eof ? "truncated file: " : "", m);
     longjmp(e->jb, 1);
 }
 
