@@ -251,7 +251,9 @@ int nn_pass_shape_of_transpose(nn_graph *g) {
         n->in[0] = x;
         n->out[0] = s0;
         int in[2] = {s0, pc};
-        int gi = nn_graph_add_node(g, NN_OP_GATHER, n->name, 2, in, 1, &out);
+        char nname[256];
+        snprintf(nname, sizeof nname, "%s", n->name ? n->name : ""); /* add_node may move g->nodes */
+        int gi = nn_graph_add_node(g, NN_OP_GATHER, nname, 2, in, 1, &out);
         if (gi < 0) { info_free(&pi); return -1; }
         g->nodes[gi].attr.axis = 0;
         changes++;

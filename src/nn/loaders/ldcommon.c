@@ -6,6 +6,13 @@
 
 #include "core/error.h"
 
+int ld_add_tensor(nn_graph *g, const char *name, nn_dtype dt, int ndim, const int64_t *dims) {
+    int64_t d[NN_MAX_DIMS];
+    if (ndim < 0 || ndim > NN_MAX_DIMS) return nn_graph_add_tensor(g, name, dt, ndim, NULL);
+    for (int i = 0; i < ndim; i++) d[i] = dims ? dims[i] : -1;
+    return nn_graph_add_tensor(g, name, dt, ndim, d);
+}
+
 static uint64_t hash(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;

@@ -8,6 +8,10 @@
 
 #include "nn/graph.h"
 
+/* nn_graph_add_tensor with dims copied first: dims may point into g->tensors, which the call
+ * may reallocate. */
+int ld_add_tensor(nn_graph *g, const char *name, nn_dtype dt, int ndim, const int64_t *dims);
+
 typedef struct { char **keys; int *vals; size_t cap, n; } ld_names;
 int  ld_names_get(const ld_names *m, const char *key, size_t klen);   /* -1 if absent */
 int  ld_names_put(ld_names *m, const char *key, size_t klen, int val); /* 0 ok, -1 nomem (fs_error) */

@@ -236,7 +236,7 @@ static int new_tensor(ox_ctx *cx, const char *base, const char *tag, nn_dtype dt
     char nm[256];
     if (tag) snprintf(nm, sizeof nm, "%s#%s", base, tag);
     else snprintf(nm, sizeof nm, "%s", base);
-    return nn_graph_add_tensor(cx->g, nm, dt, ndim, dims);
+    return ld_add_tensor(cx->g, nm, dt, ndim, dims);
 }
 
 /* tensor for node output k (named as in the file), registered in the name map */
@@ -247,7 +247,7 @@ static int out_t(ox_ctx *cx, int k, nn_dtype dt, int ndim, const int64_t *dims) 
     }
     char nm[256];
     fcopy(nm, sizeof nm, &cx->nd->out[k]);
-    int t = nn_graph_add_tensor(cx->g, nm, dt, ndim, dims);
+    int t = ld_add_tensor(cx->g, nm, dt, ndim, dims);
     if (t < 0) return -1;
     if (ld_names_put(&cx->names, (const char *)cx->nd->out[k].data, cx->nd->out[k].len, t)) return -1;
     return t;
@@ -690,11 +690,60 @@ static fs_status op_alpha_unary(ox_ctx *cx, nn_op_type op, float def_alpha) {
     return FS_OK;
 }
 
+/* opset < 7 binary ops: broadcast=0 needs equal shapes; broadcast=1 aligns B at 'axis' of A (default:
+ * suffix, as numpy). Returns B (possibly unsqueezed with trailing unit dims), or -1 after fs_error. */
+static int legacy_broadcast(ox_ctx *cx, int a, int b) {
+    int64_t bc = attr_i(cx, "broadcast", 0);
+    ox_attr *ax = find_attr(cx, "axis");
+    int ra = T(cx, a)->ndim, rb = T(cx, b)->ndim;
+    if (!bc) {
+        int same = ra == rb;
+        for (int i = 0; same && i < ra; i++)
+            same = T(cx, a)->dims[i] < 0 || T(cx, b)->dims[i] < 0 || T(cx, a)->dims[i] == T(cx, b)->dims[i];
+        if (!same) { NODE_FAIL(cx, FS_ERR_FORMAT, "broadcast=0 but the input shapes differ"); return -1; }
+        return b;
+    }
+    if (rb > ra) { NODE_FAIL(cx, FS_ERR_FORMAT, "B has a higher rank than A"); return -1; }
+    if (!ax) return b;
+    int64_t axis = ax->i < 0 ? ax->i + ra : ax->i;
+    if (axis < 0 || axis + rb > ra) { NODE_FAIL(cx, FS_ERR_FORMAT, "axis %lld does not fit B", (long long)ax->i); return -1; }
+    int trail = ra - (int)axis - rb;
+    if (!trail) return b;
+    int64_t d[NN_MAX_DIMS];
+    for (int i = 0; i < rb; i++) d[i] = T(cx, b)->dims[i];
+    for (int i = 0; i < trail; i++) d[rb + i] = 1;
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = new_tensor(cx, ob, "bcast", T(cx, b)->dtype, rb + trail, d);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_UNSQUEEZE, 1, &b, 1, &y);
+    if (ni < 0) return -1;
+    for (int i = 0; i < trail; i++) cx->g->nodes[ni].attr.axes[i] = rb + i;
+    cx->g->nodes[ni].attr.n_axes = trail;
+    return y;
+}
+
 static fs_status op_binary(ox_ctx *cx, nn_op_type op) {
-    fs_status st = check_attrs_used(cx);
-    if (st) return st;
     int a = need_in(cx, 0), b = need_in(cx, 1);
     if (a < 0 || b < 0) return FS_ERR_FORMAT;
+    if (cx->opset < 7 && op != NN_OP_PRELU && (b = legacy_broadcast(cx, a, b)) < 0) return FS_ERR_UNSUPPORTED;
+    if (cx->opset < 7 && op == NN_OP_PRELU && T(cx, b)->ndim == 1 && T(cx, a)->ndim > 2 &&
+        T(cx, b)->dims[0] > 1 && T(cx, b)->dims[0] == T(cx, a)->dims[1]) {
+        /* PRelu-6: a slope of C values is per channel (axis 1): [C] -> [C,1,...] */
+        int r = T(cx, a)->ndim;
+        int64_t d[NN_MAX_DIMS];
+        d[0] = T(cx, b)->dims[0];
+        for (int i = 1; i < r - 1; i++) d[i] = 1;
+        char ob[200];
+        fcopy(ob, sizeof ob, &cx->nd->out[0]);
+        int y = new_tensor(cx, ob, "slope", T(cx, b)->dtype, r - 1, d);
+        int ni = y < 0 ? -1 : emit(cx, NN_OP_UNSQUEEZE, 1, &b, 1, &y);
+        if (ni < 0) return FS_ERR_NOMEM;
+        for (int i = 0; i < r - 2; i++) cx->g->nodes[ni].attr.axes[i] = 1 + i;
+        cx->g->nodes[ni].attr.n_axes = r - 2;
+        b = y;
+    }
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
     if (cx->nd->n_in != 2) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "%d inputs (2 supported)", cx->nd->n_in);
     nn_tensor *ta = T(cx, a), *tb = T(cx, b);
     if (ta->dtype != tb->dtype && op != NN_OP_PRELU && op != NN_OP_POW)
@@ -879,6 +928,62 @@ static fs_status emit_fc(ox_ctx *cx, int x, const float *w, int64_t N, int64_t K
     return FS_OK;
 }
 
+/* Gemm with a computed B or transA: [TRANSPOSE] -> MATMUL -> [MUL alpha] -> [ADD beta*C] */
+static int transposed_2d(ox_ctx *cx, int t, const char *tag) {
+    if (T(cx, t)->ndim != 2) { NODE_FAIL(cx, FS_ERR_FORMAT, "Gemm operands must be 2-D"); return -1; }
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int64_t d[2] = {T(cx, t)->dims[1], T(cx, t)->dims[0]};
+    int y = new_tensor(cx, ob, tag, T(cx, t)->dtype, 2, d);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_TRANSPOSE, 1, &t, 1, &y);
+    if (ni < 0) return -1;
+    cx->g->nodes[ni].attr.perm[0] = 1;
+    cx->g->nodes[ni].attr.perm[1] = 0;
+    return y;
+}
+
+static int scalar_const(ox_ctx *cx, const char *ob, const char *tag, float v) {
+    int64_t one = 1;
+    int c = new_tensor(cx, ob, tag, NN_F32, 1, &one);
+    float *p = c < 0 ? NULL : nn_graph_alloc_const(cx->g, c);
+    if (!p) return -1;
+    *p = v;
+    return c;
+}
+
+static fs_status gemm_general(ox_ctx *cx, int a, int b, int c, float alpha, float beta, int ta, int tb) {
+    if (T(cx, a)->ndim != 2 || T(cx, b)->ndim != 2) return NODE_FAIL(cx, FS_ERR_FORMAT, "Gemm operands must be 2-D");
+    if (ta && (a = transposed_2d(cx, a, "At")) < 0) return FS_ERR_NOMEM;
+    if (tb && (b = transposed_2d(cx, b, "Bt")) < 0) return FS_ERR_NOMEM;
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int64_t d[2] = {T(cx, a)->dims[0], T(cx, b)->dims[1]};
+    int last = alpha == 1.0f && c < 0;
+    int y = last ? out_t(cx, 0, NN_F32, 2, d) : new_tensor(cx, ob, "ab", NN_F32, 2, d);
+    int in[2] = {a, b};
+    if (y < 0 || emit(cx, NN_OP_MATMUL, 2, in, 1, &y) < 0) return FS_ERR_NOMEM;
+    if (alpha != 1.0f) {
+        int k = scalar_const(cx, ob, "alpha", alpha);
+        int y2 = c < 0 ? out_t(cx, 0, NN_F32, 2, d) : new_tensor(cx, ob, "alpha_ab", NN_F32, 2, d);
+        int in2[2] = {y, k};
+        if (k < 0 || y2 < 0 || emit(cx, NN_OP_MUL, 2, in2, 1, &y2) < 0) return FS_ERR_NOMEM;
+        y = y2;
+    }
+    if (c >= 0) {
+        if (beta != 1.0f) {
+            int k = scalar_const(cx, ob, "beta", beta);
+            int c2 = new_tensor(cx, ob, "beta_c", NN_F32, T(cx, c)->ndim, T(cx, c)->dims);
+            int in3[2] = {c, k};
+            if (k < 0 || c2 < 0 || emit(cx, NN_OP_MUL, 2, in3, 1, &c2) < 0) return FS_ERR_NOMEM;
+            c = c2;
+        }
+        int y3 = out_t(cx, 0, NN_F32, 2, d);
+        int in4[2] = {y, c};
+        if (y3 < 0 || emit(cx, NN_OP_ADD, 2, in4, 1, &y3) < 0) return FS_ERR_NOMEM;
+    }
+    return FS_OK;
+}
+
 static fs_status op_gemm(ox_ctx *cx) {
     int a = need_in(cx, 0), b = need_in(cx, 1), c = in_t(cx, 2);
     if (a < 0 || b < 0 || c == -2) return FS_ERR_FORMAT;
@@ -887,8 +992,7 @@ static fs_status op_gemm(ox_ctx *cx) {
     if (cx->opset < 7) find_attr(cx, "broadcast");
     fs_status st = check_attrs_used(cx);
     if (st) return st;
-    if (ta) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "transA=1 is not supported");
-    if (T(cx, a)->ndim != 2) return NODE_FAIL(cx, FS_ERR_FORMAT, "A has rank %d, expected 2", T(cx, a)->ndim);
+    if (ta || !T(cx, b)->is_const) return gemm_general(cx, a, b, c, alpha, beta, (int)ta, (int)tb);
     const float *bd = const_data(cx, b, "Gemm B");
     if (!bd) return FS_ERR_UNSUPPORTED;
     nn_tensor *bt = T(cx, b);
@@ -974,7 +1078,8 @@ static fs_status op_batchnorm(ox_ctx *cx, const ld_names *uses) {
     attr_f(cx, "momentum", 0.9f); /* training only */
     if (attr_i(cx, "training_mode", 0)) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "training_mode 1 is not supported");
     if (cx->opset < 9 && attr_i(cx, "spatial", 1) != 1) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "spatial 0 is not supported");
-    if (cx->opset < 7) find_attr(cx, "is_test");
+    if (cx->opset < 7 && attr_i(cx, "is_test", 0) != 1)
+        return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "is_test 0 (training mode) is not supported");
     fs_status st = check_attrs_used(cx);
     if (st) return st;
     for (int k = 1; k < cx->nd->n_out; k++)
@@ -1040,6 +1145,7 @@ static fs_status op_batchnorm(ox_ctx *cx, const ld_names *uses) {
     memcpy(kd, kk, sizeof(float) * (size_t)C);
     memcpy(bd, sh, sizeof(float) * (size_t)C);
     free(kk);
+    xt = T(cx, x); /* new_tensor may have moved the tensor table */
     int mid = new_tensor(cx, ob, "bn_mul", NN_F32, xt->ndim, xt->dims);
     int in1[2] = {x, kt};
     if (mid < 0 || emit(cx, NN_OP_MUL, 2, in1, 1, &mid) < 0) return FS_ERR_NOMEM;
@@ -1052,13 +1158,35 @@ static fs_status op_batchnorm(ox_ctx *cx, const ld_names *uses) {
 static fs_status op_shape(ox_ctx *cx) {
     int x = need_in(cx, 0);
     if (x < 0) return FS_ERR_FORMAT;
-    if (find_attr(cx, "start") || find_attr(cx, "end"))
-        return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "attributes start/end are not supported");
+    ox_attr *as = find_attr(cx, "start"), *ae = find_attr(cx, "end");
     fs_status st = check_attrs_used(cx);
     if (st) return st;
     int64_t r = T(cx, x)->ndim;
-    int y = out_t(cx, 0, NN_I64, 1, &r);
-    if (y < 0 || emit(cx, NN_OP_SHAPE, 1, &x, 1, &y) < 0) return FS_ERR_NOMEM;
+    if (!as && !ae) {
+        int y = out_t(cx, 0, NN_I64, 1, &r);
+        if (y < 0 || emit(cx, NN_OP_SHAPE, 1, &x, 1, &y) < 0) return FS_ERR_NOMEM;
+        return FS_OK;
+    }
+    /* Shape(start, end) = Slice(Shape(x), start, end) */
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int s0 = new_tensor(cx, ob, "full", NN_I64, 1, &r);
+    if (s0 < 0 || emit(cx, NN_OP_SHAPE, 1, &x, 1, &s0) < 0) return FS_ERR_NOMEM;
+    int64_t b = as ? as->i : 0, e = ae ? ae->i : r;
+    if (b < 0) b += r;
+    if (e < 0) e += r;
+    b = b < 0 ? 0 : b > r ? r : b;
+    e = e < 0 ? 0 : e > r ? r : e;
+    int64_t len = e > b ? e - b : 0;
+    int y = out_t(cx, 0, NN_I64, 1, &len);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_SLICE, 1, &s0, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->n_axes = 1;
+    a->axes[0] = 0;
+    a->starts[0] = b;
+    a->ends[0] = e;
+    a->steps[0] = 1;
     return FS_OK;
 }
 
@@ -1139,6 +1267,7 @@ static fs_status op_squeeze(ox_ctx *cx, int unsq) {
     if (ni < 0) return FS_ERR_NOMEM;
     nn_attr *a = &cx->g->nodes[ni].attr;
     if (!unsq && !n) { /* resolved: list the squeezed axes */
+        xt = T(cx, x);
         for (int i = 0; i < r; i++)
             if (xt->dims[i] == 1) a->axes[a->n_axes++] = i;
     } else {
@@ -1198,7 +1327,8 @@ static fs_status op_identity(ox_ctx *cx, int dropout) {
     if (x < 0) return FS_ERR_FORMAT;
     if (dropout) {
         find_attr(cx, "ratio");
-        if (cx->opset < 7) find_attr(cx, "is_test");
+        if (cx->opset < 7 && attr_i(cx, "is_test", 0) != 1)
+            return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "is_test 0 (training mode) is not supported");
         if (find_attr(cx, "seed")) { /* irrelevant for inference */ }
         int tm = in_t(cx, 2);
         if (tm == -2) return FS_ERR_FORMAT;
@@ -1269,6 +1399,196 @@ static fs_status op_reduce(ox_ctx *cx, nn_op_type op) {
     return FS_OK;
 }
 
+/* Pad: opset >= 11 pads / constant_value inputs (const), else attributes */
+static fs_status op_pad(ox_ctx *cx) {
+    int x = need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    char mode[16];
+    attr_s(cx, "mode", "constant", mode, sizeof mode);
+    nn_pad_mode pm;
+    if (!strcmp(mode, "constant")) pm = NN_PAD_CONSTANT;
+    else if (!strcmp(mode, "reflect")) pm = NN_PAD_REFLECT;
+    else if (!strcmp(mode, "edge")) pm = NN_PAD_EDGE;
+    else return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "mode '%s' is not supported", mode);
+    int r = T(cx, x)->ndim;
+    int64_t pads[2 * NN_MAX_DIMS];
+    float value = 0.0f;
+    int n;
+    if (cx->opset < 11) {
+        n = attr_ints(cx, cx->opset < 2 ? "paddings" : "pads", pads, 2 * NN_MAX_DIMS);
+        if (n < 0) return FS_ERR_UNSUPPORTED;
+        value = attr_f(cx, "value", 0.0f);
+    } else {
+        int tp = need_in(cx, 1), tv = in_t(cx, 2);
+        if (tp < 0 || tv == -2) return FS_ERR_FORMAT;
+        n = const_ints(cx, tp, "pads", pads, 2 * NN_MAX_DIMS);
+        if (n < 0) return FS_ERR_UNSUPPORTED;
+        if (tv >= 0) {
+            float v[1];
+            if (nn_tensor_numel(T(cx, tv)) > 1 || (nn_tensor_numel(T(cx, tv)) == 1 && const_floats(cx, tv, "constant_value", v, 1) != 1))
+                return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "constant_value must be a float32 constant scalar");
+            if (nn_tensor_numel(T(cx, tv)) == 1) value = v[0];
+        }
+        if (cx->nd->n_in > 3 && cx->nd->in[3].len) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "the axes input is not supported");
+    }
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    if (n != 2 * r) return NODE_FAIL(cx, FS_ERR_FORMAT, "pads has %d values for rank %d", n, r);
+    int64_t d[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) {
+        if (pads[i] < 0 || pads[r + i] < 0) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "negative pads are not supported");
+        if (pads[i] > (1 << 30) || pads[r + i] > (1 << 30)) return NODE_FAIL(cx, FS_ERR_LIMIT, "absurd pads");
+        int64_t xd = T(cx, x)->dims[i];
+        d[i] = xd < 0 ? -1 : xd + pads[i] + pads[r + i];
+    }
+    int y = out_t(cx, 0, T(cx, x)->dtype, r, d);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_PAD, 1, &x, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    memcpy(a->pads, pads, sizeof(int64_t) * 2 * (size_t)r);
+    a->pad_mode = pm;
+    a->pad_value = value;
+    return FS_OK;
+}
+
+/* Slice: opset >= 10 const inputs (starts, ends, [axes], [steps]), else attributes */
+static fs_status op_slice(ox_ctx *cx) {
+    int x = need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    int64_t st_[NN_MAX_DIMS], en[NN_MAX_DIMS], ax[NN_MAX_DIMS], sp[NN_MAX_DIMS];
+    int n, r = T(cx, x)->ndim;
+    if (cx->opset < 10) {
+        n = attr_ints(cx, "starts", st_, NN_MAX_DIMS);
+        int ne = attr_ints(cx, "ends", en, NN_MAX_DIMS), na = attr_ints(cx, "axes", ax, NN_MAX_DIMS);
+        if (n < 0 || ne < 0 || na < 0) return FS_ERR_UNSUPPORTED;
+        if (ne != n || (na && na != n)) return NODE_FAIL(cx, FS_ERR_FORMAT, "starts/ends/axes lengths differ");
+        if (!na) for (int i = 0; i < n; i++) ax[i] = i;
+        for (int i = 0; i < n; i++) sp[i] = 1;
+    } else {
+        int t[4];
+        for (int k = 0; k < 4; k++) {
+            t[k] = in_t(cx, k + 1);
+            if (t[k] == -2) return FS_ERR_FORMAT;
+        }
+        if (t[0] < 0 || t[1] < 0) return NODE_FAIL(cx, FS_ERR_FORMAT, "starts and ends are required");
+        n = const_ints(cx, t[0], "starts", st_, NN_MAX_DIMS);
+        if (n < 0 || const_ints(cx, t[1], "ends", en, NN_MAX_DIMS) != n) return n < 0 ? FS_ERR_UNSUPPORTED : NODE_FAIL(cx, FS_ERR_FORMAT, "ends length");
+        if (t[2] >= 0) { if (const_ints(cx, t[2], "axes", ax, NN_MAX_DIMS) != n) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "axes must be a constant of the starts' length"); }
+        else for (int i = 0; i < n; i++) ax[i] = i;
+        if (t[3] >= 0) { if (const_ints(cx, t[3], "steps", sp, NN_MAX_DIMS) != n) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "steps must be a constant of the starts' length"); }
+        else for (int i = 0; i < n; i++) sp[i] = 1;
+    }
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (ax[i] < -r || ax[i] >= r) return NODE_FAIL(cx, FS_ERR_FORMAT, "axis %lld out of range", (long long)ax[i]);
+        int a = norm_axis(ax[i], r);
+        if (seen >> a & 1) return NODE_FAIL(cx, FS_ERR_FORMAT, "axis %d repeated", a);
+        seen |= 1 << a;
+        if (sp[i] == 0) return NODE_FAIL(cx, FS_ERR_FORMAT, "step 0");
+    }
+    int y = out_t(cx, 0, T(cx, x)->dtype, r, NULL);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_SLICE, 1, &x, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    for (int i = 0; i < n; i++) {
+        a->axes[i] = norm_axis(ax[i], r);
+        a->starts[i] = st_[i];
+        a->ends[i] = en[i];
+        a->steps[i] = sp[i];
+    }
+    a->n_axes = n;
+    return FS_OK;
+}
+
+static fs_status op_split(ox_ctx *cx) {
+    int x = need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    int64_t axis = attr_i(cx, "axis", 0), sz[NN_MAX_IO];
+    int n = 0;
+    if (cx->opset < 13) {
+        n = attr_ints(cx, "split", sz, NN_MAX_IO);
+        if (n < 0) return FS_ERR_UNSUPPORTED;
+    } else {
+        int t = in_t(cx, 1);
+        if (t == -2) return FS_ERR_FORMAT;
+        if (t >= 0 && (n = const_ints(cx, t, "split", sz, NN_MAX_IO)) < 0) return FS_ERR_UNSUPPORTED;
+    }
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int r = T(cx, x)->ndim, no = cx->nd->n_out;
+    if (axis < -r || axis >= r) return NODE_FAIL(cx, FS_ERR_FORMAT, "axis %lld out of range for rank %d", (long long)axis, r);
+    if (no < 1 || no > NN_MAX_IO) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "%d outputs", no);
+    if (n && n != no) return NODE_FAIL(cx, FS_ERR_FORMAT, "%d split sizes for %d outputs", n, no);
+    int out[NN_MAX_IO];
+    for (int k = 0; k < no; k++) {
+        int64_t d[NN_MAX_DIMS];
+        memcpy(d, T(cx, x)->dims, sizeof d);
+        d[norm_axis(axis, r)] = n ? sz[k] : -1;
+        if (n && sz[k] < 0) return NODE_FAIL(cx, FS_ERR_FORMAT, "negative split size");
+        if ((out[k] = out_t(cx, k, T(cx, x)->dtype, r, d)) < 0) return FS_ERR_NOMEM;
+    }
+    int ni = emit(cx, NN_OP_SPLIT, 1, &x, no, out);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->axis = norm_axis(axis, r);
+    a->n_split = n;
+    memcpy(a->split, sz, sizeof(int64_t) * (size_t)n);
+    return FS_OK;
+}
+
+/* Sum / Mean / Max / Min with any number of inputs: a chain of binary ops */
+static fs_status op_variadic(ox_ctx *cx, nn_op_type op, int mean) {
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int n = cx->nd->n_in;
+    if (n < 1) return NODE_FAIL(cx, FS_ERR_FORMAT, "no inputs");
+    int acc = need_in(cx, 0);
+    if (acc < 0) return FS_ERR_FORMAT;
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    for (int k = 1; k < n; k++) {
+        int b = need_in(cx, k);
+        if (b < 0) return FS_ERR_FORMAT;
+        int nd;
+        int64_t d[NN_MAX_DIMS];
+        if (ld_broadcast(T(cx, acc)->ndim, T(cx, acc)->dims, T(cx, b)->ndim, T(cx, b)->dims, &nd, d))
+            return NODE_FAIL(cx, FS_ERR_FORMAT, "input shapes do not broadcast");
+        if (T(cx, acc)->dtype != T(cx, b)->dtype) return NODE_FAIL(cx, FS_ERR_FORMAT, "input dtypes differ");
+        char tag[16];
+        snprintf(tag, sizeof tag, "acc%d", k);
+        int y = (k == n - 1 && !mean) ? out_t(cx, 0, T(cx, acc)->dtype, nd, d) : new_tensor(cx, ob, tag, T(cx, acc)->dtype, nd, d);
+        int in[2] = {acc, b};
+        if (y < 0 || emit(cx, op, 2, in, 1, &y) < 0) return FS_ERR_NOMEM;
+        acc = y;
+    }
+    if (mean) {
+        int64_t one = 1;
+        int c = new_tensor(cx, ob, "count", NN_F32, 1, &one);
+        float *cd = c < 0 ? NULL : nn_graph_alloc_const(cx->g, c);
+        if (!cd) return FS_ERR_NOMEM;
+        *cd = (float)n;
+        int y = out_t(cx, 0, T(cx, acc)->dtype, T(cx, acc)->ndim, T(cx, acc)->dims);
+        int in[2] = {acc, c};
+        if (y < 0 || emit(cx, NN_OP_DIV, 2, in, 1, &y) < 0) return FS_ERR_NOMEM;
+    } else if (n == 1) {
+        return alias_out(cx, 0, acc);
+    }
+    return FS_OK;
+}
+
+static fs_status op_hard_sigmoid(ox_ctx *cx) {
+    float alpha = attr_f(cx, "alpha", 0.2f), beta = attr_f(cx, "beta", 0.5f);
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int ni;
+    if ((st = op_unary(cx, NN_OP_HARD_SIGMOID, &ni))) return st;
+    cx->g->nodes[ni].attr.alpha = alpha;
+    cx->g->nodes[ni].attr.beta = beta;
+    return FS_OK;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
@@ -1312,8 +1632,14 @@ static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
     if (IS("Div")) return op_binary(cx, NN_OP_DIV);
     if (IS("Pow")) return op_binary(cx, NN_OP_POW);
     if (IS("PRelu")) return op_binary(cx, NN_OP_PRELU);
-    if (IS("Max") && cx->nd->n_in == 2) return op_binary(cx, NN_OP_MAXIMUM);
-    if (IS("Min") && cx->nd->n_in == 2) return op_binary(cx, NN_OP_MINIMUM);
+    if (IS("Max")) return op_variadic(cx, NN_OP_MAXIMUM, 0);
+    if (IS("Min")) return op_variadic(cx, NN_OP_MINIMUM, 0);
+    if (IS("Sum")) return op_variadic(cx, NN_OP_ADD, 0);
+    if (IS("Mean")) return op_variadic(cx, NN_OP_ADD, 1);
+    if (IS("Pad")) return op_pad(cx);
+    if (IS("Slice")) return op_slice(cx);
+    if (IS("Split")) return op_split(cx);
+    if (IS("HardSigmoid")) return op_hard_sigmoid(cx);
     if (IS("Transpose")) return op_transpose(cx);
     if (IS("Reshape") && cx->opset >= 5) return op_reshape(cx);
     if (IS("Flatten")) return op_flatten(cx);
@@ -1395,7 +1721,7 @@ static fs_status add_initializer(ox_ctx *cx, const pb_reader *r) {
     if (!tp.name_len) return fs_error(FS_ERR_FORMAT, "ONNX: initializer without a name");
     /* sizes checked against the bytes present before allocating */
     if ((st = tp_check(&tp))) return st;
-    int t = nn_graph_add_tensor(cx->g, nm, (nn_dtype)dt, tp.ndim, tp.dims);
+    int t = ld_add_tensor(cx->g, nm, (nn_dtype)dt, tp.ndim, tp.dims);
     if (t < 0) return FS_ERR_NOMEM;
     size_t nb;
     if ((st = tp_nbytes(&tp, &nb))) return st;
@@ -1443,7 +1769,7 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
         if (nd < 0) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: graph input '%s' has no shape", name);
         int dt = tp_nn_dtype(elem);
         if (dt < 0) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: graph input '%s' has data type %s", name, tp_dtype_name(elem));
-        int t = nn_graph_add_tensor(cx->g, name, (nn_dtype)dt, nd, dims);
+        int t = ld_add_tensor(cx->g, name, (nn_dtype)dt, nd, dims);
         if (t < 0 || ld_names_put(&cx->names, (const char *)nm.data, nm.len, t)) return FS_ERR_NOMEM;
         int *in = realloc(cx->g->inputs, sizeof(int) * (size_t)(cx->g->n_inputs + 1));
         if (!in) return fs_error(FS_ERR_NOMEM, "ONNX: out of memory");
@@ -1508,7 +1834,7 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
         for (int i = 0; i < cx->g->n_inputs; i++) is_input |= cx->g->inputs[i] == t;
         if (strcmp(T(cx, t)->name, name) || T(cx, t)->is_const || is_input) {
             /* an alias (Identity/Dropout/folded BatchNorm), an input or a constant: materialise it */
-            int y = nn_graph_add_tensor(cx->g, name, T(cx, t)->dtype, T(cx, t)->ndim, T(cx, t)->dims);
+            int y = ld_add_tensor(cx->g, name, T(cx, t)->dtype, T(cx, t)->ndim, T(cx, t)->dims);
             if (y < 0 || nn_graph_add_node(cx->g, NN_OP_IDENTITY, name, 1, &t, 1, &y) < 0) return FS_ERR_NOMEM;
             t = y;
         }
@@ -1556,9 +1882,9 @@ fs_status nn_load_onnx(nn_graph *g, const uint8_t *buf, size_t len) {
     if (rc < 0) { fs_error_prefix("ONNX: "); return FS_ERR_FORMAT; }
     if (ir < 1 || !have_graph) return fs_error(FS_ERR_FORMAT, "ONNX: not a model (ir_version %lld, %s graph)", (long long)ir,
                                                have_graph ? "with" : "no");
-    if (cx.opset < 7) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: opset %lld is not supported (need >= 7)", (long long)cx.opset);
+    if (cx.opset < 6) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: opset %lld is not supported (need >= 6)", (long long)cx.opset);
     snprintf(g->format, sizeof g->format, "onnx");
-    snprintf(g->description, sizeof g->description, "%s, ir_version %lld, opset %lld", producer, (long long)ir,
+    snprintf(g->description, sizeof g->description, "%.64s, ir_version %lld, opset %lld", producer, (long long)ir,
              (long long)cx.opset);
     fs_status st = load_graph(&cx, &graph);
     ld_names_free(&cx.names);
