@@ -4,6 +4,8 @@ set -e
 PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev"
 # optional: clang + its sanitizer runtime for `make asan` / gcc-vs-clang builds
 PKGS="$PKGS clang libclang-rt-14-dev"
+# ONNX backend test cases (tests/nn/test_onnx_conformance.c skips without them)
+PKGS="$PKGS libonnx-testdata"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=""

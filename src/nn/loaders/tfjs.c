@@ -140,7 +140,7 @@ static int n_inputs(tj_ctx *cx) {
 }
 
 static int out_t(tj_ctx *cx, nn_dtype dt, int ndim, const int64_t *dims) {
-    int t = nn_graph_add_tensor(cx->g, cx->nname, dt, ndim, dims);
+    int t = ld_add_tensor(cx->g, cx->nname, dt, ndim, dims);
     if (t < 0) return -1;
     if (ld_names_put(&cx->names, cx->nname, strlen(cx->nname), t)) return -1;
     return t;
@@ -149,7 +149,7 @@ static int out_t(tj_ctx *cx, nn_dtype dt, int ndim, const int64_t *dims) {
 static int new_tensor(tj_ctx *cx, const char *tag, nn_dtype dt, int ndim, const int64_t *dims) {
     char nm[300];
     snprintf(nm, sizeof nm, "%s#%s", cx->nname, tag);
-    return nn_graph_add_tensor(cx->g, nm, dt, ndim, dims);
+    return ld_add_tensor(cx->g, nm, dt, ndim, dims);
 }
 
 static const float *const_f32(tj_ctx *cx, int t, const char *what) {
@@ -717,7 +717,7 @@ static fs_status add_weights(tj_ctx *cx, json_t *grp, const tj_group *gd) {
         if (nbytes > gd->len - off || off > gd->len)
             return fs_error(FS_ERR_FORMAT, "TF.js: shard too short: weight '%s' needs bytes %zu..%zu of %zu", name, off,
                             off + nbytes, gd->len);
-        int t = nn_graph_add_tensor(cx->g, name, (nn_dtype)dt, nd, dims);
+        int t = ld_add_tensor(cx->g, name, (nn_dtype)dt, nd, dims);
         void *p = t < 0 ? NULL : nn_graph_alloc_const(cx->g, t);
         if (!p && numel) return FS_ERR_NOMEM;
         const uint8_t *s = gd->data + off;
@@ -822,7 +822,7 @@ static fs_status add_output(tj_ctx *cx, const char *name) {
     int is_input = 0;
     for (int i = 0; i < cx->g->n_inputs; i++) is_input |= cx->g->inputs[i] == t;
     if (strcmp(T(cx, t)->name, nm) || T(cx, t)->is_const || is_input) {
-        int y = nn_graph_add_tensor(cx->g, nm, T(cx, t)->dtype, T(cx, t)->ndim, T(cx, t)->dims);
+        int y = ld_add_tensor(cx->g, nm, T(cx, t)->dtype, T(cx, t)->ndim, T(cx, t)->dims);
         if (y < 0 || nn_graph_add_node(cx->g, NN_OP_IDENTITY, nm, 1, &t, 1, &y) < 0) return FS_ERR_NOMEM;
         t = y;
     }
