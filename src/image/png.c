@@ -74,6 +74,11 @@ static fs_status pdec_run(pdec_t *x, uint64_t max_pixels) {
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
     fs_status st = img_check_dims("PNG", w, h, max_pixels);
     if (st) return st;
+    /* Deflate expands at most 1032:1, so a file this short cannot hold the declared rows: refuse
+     * before allocating them (a small file declaring a large size). */
+    uint64_t raw = (uint64_t)h * (1 + ((uint64_t)w * png_get_channels(png, info) * (uint64_t)depth + 7) / 8);
+    if ((uint64_t)x->len * 1032 < raw)
+        return fs_error(FS_ERR_FORMAT, "PNG: %zu bytes cannot hold %ux%u pixels (truncated or bomb)", x->len, w, h);
     int ch = (ctype & PNG_COLOR_MASK_COLOR) ? 3 : 1; /* palette has the color bit */
     if (depth == 16) png_set_strip_16(png);
     if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

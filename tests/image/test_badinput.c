@@ -164,6 +164,15 @@ TEST(huge_declared_sizes_rejected_before_allocation) {
     free(d);
 }
 
+TEST(png_short_file_with_large_size_refused_before_allocation) {
+    /* 6000x6000 RGB is within the default 40 MP limit, but 74 bytes cannot inflate to 108 MB */
+    fs_image img;
+    double t0 = now_s();
+    CHECK(fs_image_load(imgt_path("png_bomb_6000.png"), 3, NULL, &img) == FS_ERR_FORMAT);
+    CHECK_MSG(strstr(fs_last_error(), "cannot hold 6000x6000"), "%s", fs_last_error());
+    CHECK(now_s() - t0 < 0.2);
+}
+
 TEST(configurable_limits) {
     fs_image img;
     fs_image_limits lim = {.max_pixels = 24 * 16 - 1};

@@ -180,6 +180,7 @@ for o, where in [(6, 'before'), (3, 'after'), (8, 'after')]:
 
 # bombs: huge declared size with a tiny IDAT; a zTXt chunk that inflates to 32 MiB
 out('png_bomb_dims.png', png_raw(100000, 100000, 8, 2, 0, zlib.compress(b'\0' * 1000)))
+out('png_bomb_6000.png', png_raw(6000, 6000, 8, 2, 0, zlib.compress(b'\0' * 1000)))  # 36 MP: within the limit
 small = zlib.compress(b''.join(b'\0' + bytes(8 * 3) for _ in range(8)))
 ztxt = png_chunk(b'zTXt', b'Comment\0\0' + zlib.compress(b'\0' * (32 << 20), 9))
 out('png_ztxt_bomb.png', png_raw(8, 8, 8, 2, 0, small, extra=ztxt))
