@@ -1,7 +1,8 @@
 /* nn/ops/resize.c — Resize of any rank and layout: nearest (ONNX nearest modes) or linear
  * (separable multi-linear over the resized dims), with ONNX coordinate transformation modes.
  *
- * Per resized dim d and output index o, the source coordinate x is (s = scale, L = lengths):
+ * Per resized dim d and output index o, the source coordinate x is (s = scale, L = lengths; with
+ * attr.scales, L_out is the unrounded L_in * s as in ONNX's reference):
  *   half_pixel            (o + 0.5) / s - 0.5
  *   asymmetric            o / s
  *   pytorch_half_pixel    L_out > 1 ? (o + 0.5) / s - 0.5 : 0
@@ -78,14 +79,14 @@ static fs_status rs_infer(nn_graph *g, nn_node *n) {
     return nn_set_out(g, n, 0, NN_F32, x->ndim, d);
 }
 
-static double src_coord(int mode, int64_t o, int64_t lin, int64_t lout, double s) {
+static double src_coord(int mode, int64_t o, int64_t lin, double lout, double s) {
     switch (mode) {
     case NN_COORD_ASYMMETRIC: return (double)o / s;
     case NN_COORD_PYTORCH_HALF_PIXEL: return lout > 1 ? ((double)o + 0.5) / s - 0.5 : 0.0;
-    case NN_COORD_ALIGN_CORNERS: return lout > 1 ? (double)o * (double)(lin - 1) / (double)(lout - 1) : 0.0;
+    case NN_COORD_ALIGN_CORNERS: return lout > 1 ? (double)o * (double)(lin - 1) / (lout - 1) : 0.0;
     case NN_COORD_TF_HALF_PIXEL_FOR_NN: return ((double)o + 0.5) / s;
     case NN_COORD_HALF_PIXEL_SYMMETRIC: {
-        double adj = (double)lout / (s * (double)lin);
+        double adj = (double)(int64_t)lout / (s * (double)lin);
         double off = (double)lin / 2.0 * (1.0 - adj);
         return off + ((double)o + 0.5) / s - 0.5;
     }
@@ -165,7 +166,9 @@ static fs_status rs_prepare(nn_graph *g, nn_node *n) {
         s->w1[r] = malloc(L * sizeof(float));
         if (!s->i0[r] || !s->i1[r] || !s->w1[r]) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
         for (int64_t o = 0; o < y->dims[d]; o++) {
-            double c = src_coord(a->coord_mode, o, x->dims[d], y->dims[d], sc);
+            /* with scales, ONNX's length_resized is in * scale (not rounded) */
+            double lout = a->scales[d] > 0 && !nn_in(g, n, 1) ? (double)x->dims[d] * sc : (double)y->dims[d];
+            double c = src_coord(a->coord_mode, o, x->dims[d], lout, sc);
             if (s->linear) {
                 double f = floor(c);
                 s->i0[r][o] = clampi((int64_t)f, x->dims[d] - 1);
