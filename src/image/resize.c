@@ -1,10 +1,10 @@
 /* image/resize.c — cv::resize for 8-bit images, INTER_LINEAR and INTER_AREA, reproducing
- * OpenCV 4.x's arithmetic (so outputs match cv2.resize, see tests/image/test_resize.c).
+ * OpenCV 4.x's arithmetic (so outputs match cv2.resize, see tests/image/test_ops.c).
  *
  * Bilinear: source x for destination dx is (dx + 0.5) * sw/dw - 0.5 (float), clamped at the
  * borders; weights are rounded to 11 bits (2048). A horizontal pass gives int rows scaled by
  * 2048, the vertical pass combines two rows with 11-bit weights and OpenCV's 8-bit rounding.
- * Area: integer factors average the k x k block (2x2: (sum + 2) >> 2); other downscales use
+ * Area: integer factors average the kx x ky block (2x2: (sum + 2) >> 2, else round(sum / area)); other downscales use
  * OpenCV's fractional-overlap tables and float accumulation; any upscaling axis falls back to
  * the bilinear path with OpenCV's "area mode" weights. An exact 2x bilinear downscale is the
  * 2x2 average, as in OpenCV. */
@@ -117,7 +117,8 @@ static void resize_area_int(const fs_image *src, fs_image *dst, int kx, int ky) 
                     const uint8_t *s = src->data + (size_t)(dy * ky + j) * src->stride + (size_t)dx * kx * cn + k;
                     for (int i = 0; i < kx; i++) sum += s[i * cn];
                 }
-                d[dx * cn + k] = area == 4 ? (uint8_t)((sum + 2) >> 2) : sat_u8((int)lrintf((float)sum * scale));
+                d[dx * cn + k] = kx == 2 && ky == 2 ? (uint8_t)((sum + 2) >> 2) /* OpenCV's 2x2 vector path */
+                                                    : sat_u8((int)lrintf((float)sum * scale));
             }
     }
 }

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int sizes[][2] = {{17, 13}, {24, 18}, {20, 15}, {16, 12}, {31, 23}, {61, 47}, {100, 50}, {30, 50}, {1, 1}};
+static const int sizes[][2] = {{17, 13}, {24, 18}, {20, 15}, {16, 12}, {31, 23}, {61, 47}, {100, 50}, {30, 50}, {1, 1},
+                              {12, 36}, {24, 36}, {10, 6}};
 
 /* The same pixels with a padded stride (rows 7 bytes longer, padding filled with 0xEE). */
 static fs_image padded_copy(const fs_image *s) {

@@ -287,7 +287,7 @@ def pnm(name, a):
 
 for src_name, a in [('rgb', nrgb), ('gray', ngray)]:
     bgr = a[:, :, ::-1].copy() if a.ndim == 3 else a
-    for w, h in [(17, 13), (24, 18), (20, 15), (16, 12), (31, 23), (61, 47), (100, 50), (30, 50), (1, 1)]:
+    for w, h in [(17, 13), (24, 18), (20, 15), (16, 12), (31, 23), (61, 47), (100, 50), (30, 50), (1, 1), (12, 36), (24, 36), (10, 6)]:
         for mode, interp in [('linear', cv2.INTER_LINEAR), ('area', cv2.INTER_AREA)]:
             r = cv2.resize(bgr, (w, h), interpolation=interp)
             pnm(f'ref_resize_{src_name}_{w}x{h}_{mode}.pnm', r[:, :, ::-1] if r.ndim == 3 else r)
