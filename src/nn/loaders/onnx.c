@@ -344,33 +344,39 @@ typedef struct {
     int auto_pad;      /* NN auto_pad code */
 } ox_spatial;
 
+/* kernel_shape/strides/dilations/pads/auto_pad for sp->nk spatial dims (1 or 2); a 1-D op is read as
+ * 2-D with H = 1 (k, s, d = 1 and no padding on H). */
 static fs_status read_spatial(ox_ctx *cx, ox_spatial *sp, int has_dil) {
     int64_t v[8];
-    int n;
+    int n, nk = sp->nk, off = 2 - nk;
     char ap[32];
     sp->s[0] = sp->s[1] = sp->d[0] = sp->d[1] = 1;
     memset(sp->pads, 0, sizeof sp->pads);
+    if (nk == 1) sp->k[0] = 1;
     if ((n = attr_ints(cx, "kernel_shape", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
     if (n) {
-        if (n != sp->nk) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "kernel_shape has %d values: only 2-D is supported", n);
-        sp->k[0] = v[0]; sp->k[1] = v[1];
+        if (n != nk) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "kernel_shape has %d values for %d spatial dims", n, nk);
+        for (int i = 0; i < nk; i++) sp->k[off + i] = v[i];
     }
     if ((n = attr_ints(cx, "strides", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
     if (n) {
-        if (n != 2) return NODE_FAIL(cx, FS_ERR_FORMAT, "strides has %d values, expected 2", n);
-        sp->s[0] = v[0]; sp->s[1] = v[1];
+        if (n != nk) return NODE_FAIL(cx, FS_ERR_FORMAT, "strides has %d values, expected %d", n, nk);
+        for (int i = 0; i < nk; i++) sp->s[off + i] = v[i];
     }
     if (has_dil) {
         if ((n = attr_ints(cx, "dilations", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
         if (n) {
-            if (n != 2) return NODE_FAIL(cx, FS_ERR_FORMAT, "dilations has %d values, expected 2", n);
-            sp->d[0] = v[0]; sp->d[1] = v[1];
+            if (n != nk) return NODE_FAIL(cx, FS_ERR_FORMAT, "dilations has %d values, expected %d", n, nk);
+            for (int i = 0; i < nk; i++) sp->d[off + i] = v[i];
         }
     }
     if ((n = attr_ints(cx, "pads", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
     if (n) {
-        if (n != 4) return NODE_FAIL(cx, FS_ERR_FORMAT, "pads has %d values, expected 4", n);
-        memcpy(sp->pads, v, sizeof sp->pads);
+        if (n != 2 * nk) return NODE_FAIL(cx, FS_ERR_FORMAT, "pads has %d values, expected %d", n, 2 * nk);
+        for (int i = 0; i < nk; i++) {
+            sp->pads[off + i] = v[i];
+            sp->pads[2 + off + i] = v[nk + i];
+        }
     }
     attr_s(cx, "auto_pad", "NOTSET", ap, sizeof ap);
     if (!strcmp(ap, "NOTSET")) sp->auto_pad = 0;
@@ -388,6 +394,52 @@ static fs_status read_spatial(ox_ctx *cx, ox_spatial *sp, int has_dil) {
     for (int i = 0; i < 4; i++)
         if (sp->pads[i] < 0 || sp->pads[i] > 65535)
             return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "pads value %lld is not supported", (long long)sp->pads[i]);
+    return FS_OK;
+}
+
+/* spatial rank of an NCHW / NCW input: 2 or 1; 0 after fs_error */
+static int spatial_rank(ox_ctx *cx, int x) {
+    int r = T(cx, x)->ndim;
+    if (r == 4 || r == 3) return r - 2;
+    NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (only 1-D and 2-D spatial ops: NCW / NCHW)", r);
+    return 0;
+}
+
+/* NCHW (or NCW, unsqueezed to NC1W) -> NHWC operand of a spatial op */
+static int nhwc_enter(ox_ctx *cx, int x, int nk) {
+    if (nk == 1) {
+        nn_tensor *t = T(cx, x);
+        int64_t d[4] = {t->dims[0], t->dims[1], 1, t->dims[2]};
+        char base[200];
+        snprintf(base, sizeof base, "%s", t->name);
+        int x4 = new_tensor(cx, base, "nc1w", t->dtype, 4, d);
+        int ni = x4 < 0 ? -1 : emit(cx, NN_OP_UNSQUEEZE, 1, &x, 1, &x4);
+        if (ni < 0) return -1;
+        cx->g->nodes[ni].attr.axes[0] = 2;
+        cx->g->nodes[ni].attr.n_axes = 1;
+        x = x4;
+    }
+    return to_nhwc(cx, x);
+}
+
+/* NHWC result y of a spatial op -> node output 0 (NCHW, or NCW squeezed back) */
+static fs_status nhwc_leave(ox_ctx *cx, int y, int nk) {
+    if (nk == 2) return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+    nn_tensor *t = T(cx, y);
+    int64_t d4[4], d3[3];
+    for (int i = 0; i < 4; i++) d4[i] = t->dims[PERM_TO_NCHW[i]];
+    d3[0] = d4[0]; d3[1] = d4[1]; d3[2] = d4[3];
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int m = new_tensor(cx, ob, "nc1w", t->dtype, 4, d4);
+    int ni = m < 0 ? -1 : emit(cx, NN_OP_TRANSPOSE, 1, &y, 1, &m);
+    if (ni < 0) return FS_ERR_NOMEM;
+    memcpy(cx->g->nodes[ni].attr.perm, PERM_TO_NCHW, sizeof PERM_TO_NCHW);
+    int o = out_t(cx, 0, t->dtype, 3, d3);
+    ni = o < 0 ? -1 : emit(cx, NN_OP_SQUEEZE, 1, &m, 1, &o);
+    if (ni < 0) return FS_ERR_NOMEM;
+    cx->g->nodes[ni].attr.axes[0] = 2;
+    cx->g->nodes[ni].attr.n_axes = 1;
     return FS_OK;
 }
 
@@ -424,14 +476,15 @@ static void spatial_out(const ox_spatial *sp, const int64_t *xd, int64_t cout, i
 static fs_status op_conv(ox_ctx *cx) {
     int x = need_in(cx, 0), w = need_in(cx, 1), b = in_t(cx, 2);
     if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
     const float *wd = const_data(cx, w, "Conv weights");
     if (!wd) return FS_ERR_UNSUPPORTED;
     nn_tensor *wt = T(cx, w);
-    if (wt->ndim != 4 || wt->dtype != NN_F32)
-        return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "weights of rank %d: only 2-D float convolution is supported", wt->ndim);
-    if (T(cx, x)->ndim != 4) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (only 4-D NCHW)", T(cx, x)->ndim);
-    int64_t O = wt->dims[0], I = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
-    ox_spatial sp = {.nk = 2, .k = {KH, KW}};
+    if (wt->ndim != nk + 2 || wt->dtype != NN_F32)
+        return NODE_FAIL(cx, FS_ERR_FORMAT, "weights of rank %d for a %d-D float convolution", wt->ndim, nk);
+    int64_t O = wt->dims[0], I = wt->dims[1], KH = nk == 2 ? wt->dims[2] : 1, KW = wt->dims[nk + 1];
+    ox_spatial sp = {.nk = nk, .k = {KH, KW}};
     fs_status st = read_spatial(cx, &sp, 1);
     if (st) return st;
     if (sp.k[0] != KH || sp.k[1] != KW) return NODE_FAIL(cx, FS_ERR_FORMAT, "kernel_shape does not match the weights");
@@ -446,7 +499,7 @@ static fs_status op_conv(ox_ctx *cx) {
             return NODE_FAIL(cx, FS_ERR_FORMAT, "bias has %lld values, expected %lld", (long long)nn_tensor_numel(T(cx, b)), (long long)O);
     }
     if ((st = check_attrs_used(cx))) return st;
-    /* OIHW -> OHWI */
+    /* OIHW (OIW) -> OHWI */
     int64_t od[4] = {O, KH, KW, I};
     char base[200];
     snprintf(base, sizeof base, "%s", wt->name);
@@ -460,7 +513,7 @@ static fs_status op_conv(ox_ctx *cx) {
             for (int64_t h = 0; h < KH; h++)
                 for (int64_t k = 0; k < KW; k++)
                     dst[((o * KH + h) * KW + k) * I + i] = wd[((o * I + i) * KH + h) * KW + k];
-    int xn = to_nhwc(cx, x);
+    int xn = nhwc_enter(cx, x, nk);
     if (xn < 0) return FS_ERR_NOMEM;
     int64_t yd[4];
     spatial_out(&sp, T(cx, xn)->dims, O, 0, yd);
@@ -474,7 +527,73 @@ static fs_status op_conv(ox_ctx *cx) {
     nn_attr *a = &cx->g->nodes[ni].attr;
     set_spatial(a, &sp);
     a->groups = (int)group;
-    return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+    return nhwc_leave(cx, y, nk);
+}
+
+/* ConvTranspose (1-D / 2-D, constant weights [Cin][Cout/group][kH][kW] -> OHWI [Cout][kH][kW][Cin/group]) */
+static fs_status op_conv_transpose(ox_ctx *cx) {
+    int x = need_in(cx, 0), w = need_in(cx, 1), b = in_t(cx, 2);
+    if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
+    if (!const_data(cx, w, "ConvTranspose weights")) return FS_ERR_UNSUPPORTED;
+    nn_tensor *wt = T(cx, w);
+    if (wt->ndim != nk + 2 || wt->dtype != NN_F32)
+        return NODE_FAIL(cx, FS_ERR_FORMAT, "weights of rank %d for a %d-D float convolution", wt->ndim, nk);
+    int64_t CI = wt->dims[0], COG = wt->dims[1], KH = nk == 2 ? wt->dims[2] : 1, KW = wt->dims[nk + 1];
+    ox_spatial sp = {.nk = nk, .k = {KH, KW}};
+    fs_status st = read_spatial(cx, &sp, 1);
+    if (st) return st;
+    if (sp.k[0] != KH || sp.k[1] != KW) return NODE_FAIL(cx, FS_ERR_FORMAT, "kernel_shape does not match the weights");
+    int64_t group = attr_i(cx, "group", 1), op[2] = {0, 0}, v[4];
+    int n = attr_ints(cx, "output_padding", v, 4);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != nk) return NODE_FAIL(cx, FS_ERR_FORMAT, "output_padding has %d values", n);
+    for (int i = 0; i < n; i++) op[2 - nk + i] = v[i];
+    if (find_attr(cx, "output_shape")) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "attribute 'output_shape' is not supported");
+    int64_t C = T(cx, x)->dims[1];
+    if (group < 1 || CI % group || (C >= 0 && C != CI))
+        return NODE_FAIL(cx, FS_ERR_FORMAT, "group %lld does not fit %lld input channels (weights %lld)", (long long)group,
+                         (long long)C, (long long)CI);
+    for (int i = 0; i < 2; i++)
+        if (op[i] < 0 || (op[i] >= sp.s[i] && op[i] >= sp.d[i]))
+            return NODE_FAIL(cx, FS_ERR_FORMAT, "output_padding %lld must be smaller than the stride or dilation", (long long)op[i]);
+    int64_t O = COG * group, CIG = CI / group;
+    if (b >= 0) {
+        if (!const_data(cx, b, "ConvTranspose bias")) return FS_ERR_UNSUPPORTED;
+        if (nn_tensor_numel(T(cx, b)) != O || T(cx, b)->dtype != NN_F32)
+            return NODE_FAIL(cx, FS_ERR_FORMAT, "bias has %lld values, expected %lld", (long long)nn_tensor_numel(T(cx, b)), (long long)O);
+    }
+    if ((st = check_attrs_used(cx))) return st;
+    int64_t od[4] = {O, KH, KW, CIG};
+    char base[200];
+    snprintf(base, sizeof base, "%s", wt->name);
+    int w2 = new_tensor(cx, base, "ohwi", NN_F32, 4, od);
+    float *dst = w2 < 0 ? NULL : nn_graph_alloc_const(cx->g, w2);
+    if (!dst) return FS_ERR_NOMEM;
+    const float *wd = T(cx, w)->data;
+    for (int64_t ci = 0; ci < CI; ci++)
+        for (int64_t cg = 0; cg < COG; cg++) {
+            int64_t gi = ci / CIG, i = ci % CIG, o = gi * COG + cg;
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t k = 0; k < KW; k++)
+                    dst[((o * KH + h) * KW + k) * CIG + i] = wd[((ci * COG + cg) * KH + h) * KW + k];
+        }
+    int xn = nhwc_enter(cx, x, nk);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4] = {T(cx, xn)->dims[0], -1, -1, O};
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    int in[3] = {xn, w2, b};
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_CONV2D_TRANSPOSE, b >= 0 ? 3 : 2, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    set_spatial(a, &sp);
+    a->groups = (int)group;
+    a->out_pad_h = (int)op[0];
+    a->out_pad_w = (int)op[1];
+    return nhwc_leave(cx, y, nk);
 }
 
 static fs_status op_pool(ox_ctx *cx, int is_max) {
@@ -482,11 +601,12 @@ static fs_status op_pool(ox_ctx *cx, int is_max) {
     if (x < 0) return FS_ERR_FORMAT;
     if (cx->nd->n_out > 1 && cx->nd->out[1].len)
         return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "the Indices output is not supported");
-    if (T(cx, x)->ndim != 4) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (only 4-D NCHW)", T(cx, x)->ndim);
-    ox_spatial sp = {.nk = 2};
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
+    ox_spatial sp = {.nk = nk};
     fs_status st = read_spatial(cx, &sp, is_max);
     if (st) return st;
-    if (!sp.k[0]) return NODE_FAIL(cx, FS_ERR_FORMAT, "kernel_shape is missing");
+    if (!sp.k[0] || !sp.k[1]) return NODE_FAIL(cx, FS_ERR_FORMAT, "kernel_shape is missing");
     if (sp.d[0] != 1 || sp.d[1] != 1) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "dilations other than 1 are not supported");
     int ceil_mode = (int)attr_i(cx, "ceil_mode", 0);
     int cip = 0;
@@ -496,7 +616,7 @@ static fs_status op_pool(ox_ctx *cx, int is_max) {
         cip = (int)attr_i(cx, "count_include_pad", 0);
     }
     if ((st = check_attrs_used(cx))) return st;
-    int xn = to_nhwc(cx, x);
+    int xn = nhwc_enter(cx, x, nk);
     if (xn < 0) return FS_ERR_NOMEM;
     int64_t yd[4];
     spatial_out(&sp, T(cx, xn)->dims, T(cx, xn)->dims[3], ceil_mode, yd);
@@ -510,7 +630,7 @@ static fs_status op_pool(ox_ctx *cx, int is_max) {
     set_spatial(a, &sp);
     a->ceil_mode = ceil_mode;
     a->count_include_pad = cip;
-    return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+    return nhwc_leave(cx, y, nk);
 }
 
 static fs_status op_global_pool(ox_ctx *cx, nn_op_type op) {
@@ -1600,6 +1720,7 @@ static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
     }
 #define IS(s) (!strcmp(op, s))
     if (IS("Conv")) return op_conv(cx);
+    if (IS("ConvTranspose")) return op_conv_transpose(cx);
     if (IS("MaxPool")) return op_pool(cx, 1);
     if (IS("AveragePool")) return op_pool(cx, 0);
     if (IS("GlobalAveragePool")) return op_global_pool(cx, NN_OP_REDUCE_MEAN);
