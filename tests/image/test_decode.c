@@ -142,3 +142,17 @@ TEST(want_channels_conversions) {
     fs_image_free(&a);
     fs_image_free(&b);
 }
+
+TEST(cmyk_jpeg_colors_are_right) {
+    /* the same picture saved as Adobe CMYK and as YCbCr: decoded colours agree on average */
+    fs_image a, b;
+    CHECK(fs_image_load(imgt_path("jpeg_cmyk.jpg"), 0, NULL, &a) == FS_OK);
+    CHECK(fs_image_load(imgt_path("jpeg_progressive.jpg"), 0, NULL, &b) == FS_OK);
+    CHECK(a.channels == 3 && b.channels == 3 && a.width == b.width && a.height == b.height);
+    double s = 0;
+    for (int i = 0; i < a.width * a.height * 3; i++) s += abs(a.data[i] - b.data[i]);
+    s /= a.width * a.height * 3;
+    CHECK_MSG(s < 5.0, "mean |diff| %.2f", s);
+    fs_image_free(&a);
+    fs_image_free(&b);
+}
