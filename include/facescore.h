@@ -176,8 +176,10 @@ typedef struct {
     float score_threshold;   /* YuNet: keep faces with score >= this; default 0.6 */
     float nms_iou;           /* YuNet: suppress overlaps with IoU > this; default 0.3 */
     int   input_size;        /* YuNet dynamic model: the photo's longer side is scaled to this and the
-                                input padded to a multiple of 32; default 640. Fixed-size models
-                                (yunet_n_640_640.onnx) always use their own size. */
+                                input padded to a multiple of 32; default 640 (32..8192). Fixed-size
+                                models (yunet_n_640_640.onnx) always use their own size. Scaling is
+                                bilinear (area averaging when shrinking more than 2x); the photo sits
+                                at the top-left of a black canvas. */
     int   max_faces;         /* keep at most this many (after NMS, highest scores); 0 = no limit */
     float min_face;          /* drop faces whose box min(w, h) < this, in photo pixels; 0 = keep all */
     fs_face_sort sort;       /* default FS_SORT_DEFAULT */

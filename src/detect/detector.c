@@ -91,8 +91,8 @@ static fs_status check_options(const fs_detector_options *o) {
     return FS_OK;
 }
 
-static fs_status open_yunet(fs_detector *d) {
-    const char *path = d->o.model_path ? d->o.model_path : fs_yunet_default_path();
+static fs_status open_yunet(fs_detector *d, const char *model_path) {
+    const char *path = model_path ? model_path : fs_yunet_default_path();
     if (!path)
         return fs_error(FS_ERR_IO, "yunet: no model found (set $FACESCORE_MODELS or pass a model path; "
                                    "looked for models/yunet/%s)", yunet_files[0]);
@@ -101,8 +101,8 @@ static fs_status open_yunet(fs_detector *d) {
     return st;
 }
 
-static fs_status open_haar(fs_detector *d) {
-    const char *path = d->o.cascade_path ? d->o.cascade_path : fs_cascade_default_path();
+static fs_status open_haar(fs_detector *d, const char *cascade_path) {
+    const char *path = cascade_path ? cascade_path : fs_cascade_default_path();
     if (!path) return fs_error(FS_ERR_IO, "haar: no cascade found (set $FACESCORE_CASCADE or pass a path)");
     return fs_cascade_load(path, &d->casc);
 }
@@ -117,17 +117,9 @@ fs_status fs_detector_open(const fs_detector_options *o, fs_detector **out) {
     fs_detector *d = calloc(1, sizeof *d);
     if (!d) return fs_error(FS_ERR_NOMEM, "detector: out of memory");
     d->o = *o;
-    d->o.model_path = d->o.cascade_path = NULL; /* not owned; used only here */
-    if (o->type == FS_DETECTOR_YUNET || o->haar_landmarks) {
-        d->o.model_path = o->model_path;
-        st = open_yunet(d);
-        d->o.model_path = NULL;
-    }
-    if (st == FS_OK && o->type == FS_DETECTOR_HAAR) {
-        d->o.cascade_path = o->cascade_path;
-        st = open_haar(d);
-        d->o.cascade_path = NULL;
-    }
+    d->o.model_path = d->o.cascade_path = NULL; /* the caller's strings are only used here */
+    if (o->type == FS_DETECTOR_YUNET || o->haar_landmarks) st = open_yunet(d, o->model_path);
+    if (st == FS_OK && o->type == FS_DETECTOR_HAAR) st = open_haar(d, o->cascade_path);
     if (st != FS_OK) { fs_detector_free(d); return st; }
     *out = d;
     return FS_OK;

@@ -233,7 +233,10 @@ static fs_status yunet_fill_input(yunet *y, const fs_image *img, const yunet_geo
     const fs_image *src = img;
     if (g->rw != img->width || g->rh != img->height) {
         fs_image_free(&y->resized);
-        fs_status st = fs_image_resize(img, g->rw, g->rh, FS_RESIZE_BILINEAR, &y->resized);
+        /* bilinear as the reference (cv2.resize INTER_LINEAR); area averaging when shrinking more
+         * than 2x, where bilinear sampling would alias (large photos) */
+        fs_resize_mode mode = g->scale < 0.5 ? FS_RESIZE_AREA : FS_RESIZE_BILINEAR;
+        fs_status st = fs_image_resize(img, g->rw, g->rh, mode, &y->resized);
         if (st != FS_OK) return st;
         src = &y->resized;
     }

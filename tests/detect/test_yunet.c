@@ -413,3 +413,27 @@ TEST(dynamic_model_matches_fixed) {
     fs_detector_free(dd);
     free(dyn);
 }
+
+/* A large photo (4x the sample) is area-shrunk to the network: the same faces, boxes scaled. */
+TEST(large_photo_maps_back) {
+    fs_image img, big;
+    CHECK(load_image("samples/face.jpg", &img));
+    CHECK(fs_image_resize(&img, img.width * 4, img.height * 4, FS_RESIZE_BILINEAR, &big) == FS_OK);
+    fs_detector *d = open_yunet(SHIPPED_MODEL, FS_SORT_LEFT_TO_RIGHT);
+    CHECK(d != NULL);
+    fs_detections a, b;
+    CHECK(fs_detector_detect(d, &img, &a) == FS_OK);
+    CHECK(fs_detector_detect(d, &big, &b) == FS_OK);
+    CHECK(a.n == 4 && b.n == 4);
+    for (int i = 0; i < 4; i++) {
+        CHECK_NEAR(b.faces[i].box.x / 4, a.faces[i].box.x, 2.0);
+        CHECK_NEAR(b.faces[i].box.y / 4, a.faces[i].box.y, 2.0);
+        CHECK_NEAR(b.faces[i].box.w / 4, a.faces[i].box.w, 3.0);
+        CHECK_NEAR(b.faces[i].landmarks[2][0] / 4, a.faces[i].landmarks[2][0], 2.0);
+    }
+    fs_detections_free(&a);
+    fs_detections_free(&b);
+    fs_detector_free(d);
+    fs_image_free(&big);
+    fs_image_free(&img);
+}
