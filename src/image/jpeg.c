@@ -3,8 +3,8 @@
  * Errors: libjpeg's error_exit is replaced by a longjmp back into jdec_run/jenc_run. Everything
  * those functions change after setjmp lives in the caller's context struct (not in their own
  * locals), so nothing depends on non-volatile locals surviving the longjmp.
- * Warnings: a premature end of data (truncated file) is an error, except a missing EOI marker
- * after complete baseline data (see j_emit_message; OpenCV accepts that too); other warnings
+ * Warnings: a premature end of data inside a scan (truncated file) is an error; a missing EOI
+ * marker after complete scans is not (see j_emit_message; OpenCV accepts that too); other warnings
  * (e.g. extraneous bytes before a marker) are tolerated as libjpeg/OpenCV do. Progressive files
  * with more than JDEC_MAX_SCANS scans are refused (decode-time bomb). */
 #include "image/img_internal.h"
@@ -47,17 +47,16 @@ static void j_fail(jerr_t *e, const char *why) {
 }
 
 /* At the end of the data libjpeg's memory source warns (JWRN_JPEG_EOF) and inserts a fake EOI.
- * That is harmless when only the EOI marker was missing: the image data was complete, no later
- * warning follows. It means a truncated file when it happens in a progressive file (scans are
- * missing) or when any warning (data short, resync) follows it. */
+ * That is harmless when only the EOI marker was missing (OpenCV decodes such files too): no
+ * later warning follows, and in a progressive file every coefficient is fully refined (checked
+ * after jpeg_start_decompress). When the data ended inside a scan, the entropy decoder then
+ * warns that it ran out of bits (JWRN_HIT_MARKER) or must resync: a truncated file, an error. */
 static void j_emit_message(j_common_ptr c, int level) {
     jerr_t *e = (jerr_t *)c->err;
     if (level >= 0) return; /* trace messages */
     e->warnings++;
     if (e->rows_done) return;
     if (c->err->msg_code == JWRN_JPEG_EOF) {
-        if (c->is_decompressor && ((j_decompress_ptr)c)->progressive_mode)
-            j_fail(e, "truncated file (premature end of data)");
         e->saw_eof = 1;
         return;
     }
@@ -110,6 +109,16 @@ static void cmyk_row_to_rgb(const uint8_t *s, uint8_t *d, int w) {
     }
 }
 
+/* Did the scans read so far refine every coefficient of every component to full precision
+ * (coef_bits 0)? A progressive file cut short at a scan boundary leaves some at -1 or > 0. */
+static int progressive_complete(j_decompress_ptr ci) {
+    if (!ci->coef_bits) return 0;
+    for (int c = 0; c < ci->num_components; c++)
+        for (int k = 0; k < DCTSIZE2; k++)
+            if (ci->coef_bits[c][k] != 0) return 0;
+    return 1;
+}
+
 static fs_status jdec_run(jdec_t *x, const uint8_t *buf, size_t len, uint64_t max_pixels) {
     j_decompress_ptr ci = &x->cinfo;
     if (setjmp(x->err.jb)) return fs_error(FS_ERR_FORMAT, "JPEG: %s", x->err.msg);
@@ -133,7 +142,9 @@ static fs_status jdec_run(jdec_t *x, const uint8_t *buf, size_t len, uint64_t ma
     } else
         return fs_error(FS_ERR_UNSUPPORTED, "JPEG: %d components (color space %d) not supported", nc,
                         (int)ci->jpeg_color_space);
-    jpeg_start_decompress(ci);
+    jpeg_start_decompress(ci); /* a progressive file is read completely here */
+    if (x->err.saw_eof && ci->progressive_mode && !progressive_complete(ci))
+        return fs_error(FS_ERR_FORMAT, "JPEG: truncated file (progressive scans missing)");
     if (ci->output_width != ci->image_width || ci->output_height != ci->image_height)
         return fs_error(FS_ERR_INTERNAL, "JPEG: unexpected output size");
     st = fs_image_alloc(&x->img, (int)ci->output_width, (int)ci->output_height, ch);
