@@ -127,7 +127,6 @@ void yunet_map_back(const yunet_geom *g, fs_face *f, int n) {
 
 void yunet_pack_bgr(const fs_image *img, float *canvas, int in_w, int in_h) {
     size_t plane = (size_t)in_w * in_h;
-    memset(canvas, 0, 3 * plane * sizeof *canvas);
     int w = img->width < in_w ? img->width : in_w;
     int h = img->height < in_h ? img->height : in_h;
     float *b = canvas, *gr = canvas + plane, *r = canvas + 2 * plane;
@@ -143,7 +142,11 @@ void yunet_pack_bgr(const fs_image *img, float *canvas, int in_w, int in_h) {
         } else {
             for (int x = 0; x < w; x++) r[o + x] = gr[o + x] = b[o + x] = row[x];
         }
+        for (int c = 0; c < 3; c++) /* black right of the photo */
+            memset(canvas + c * plane + o + w, 0, (size_t)(in_w - w) * sizeof *canvas);
     }
+    for (int c = 0; c < 3; c++) /* black below it */
+        memset(canvas + c * plane + (size_t)h * in_w, 0, (size_t)(in_h - h) * in_w * sizeof *canvas);
 }
 
 /* ------------------------------------------------------------------ running the network */
@@ -156,7 +159,7 @@ struct yunet {
     int fixed_w, fixed_h;    /* model input size, 0 for the dynamic model */
     int cur_w, cur_h;        /* input dims currently set on the dynamic model */
     int out_idx[3][4];       /* output index of {cls,obj,bbox,kps}_{8,16,32} */
-    fs_image resized;        /* scratch, reused between calls */
+    fs_image resized;        /* the scaled photo, kept until the next call */
 };
 
 static fs_status yunet_find_outputs(yunet *y, const char *path) {
