@@ -150,6 +150,7 @@ static int model_run(int argc, char **argv) {
     }
     f = NULL;
     fprintf(stderr, "saved %zu float32 to %s\n", n, save);
+    nn_graph_profile_print(fs_model_graph(m), stderr);
     rc = 0;
     goto out;
 fail:

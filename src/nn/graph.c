@@ -62,6 +62,7 @@ void nn_graph_free(nn_graph *g) {
     free(g->inputs);
     free(g->outputs);
     free(g->weights);
+    free(g->prof_ms);
     nn_block_free_all(&g->blocks);
     nn_pool_release(g);
     free(g);

@@ -171,6 +171,8 @@ typedef struct nn_graph {
     int        status;        /* a kernel that meets bad data at run time sets this (fs_error) */
     char       description[128]; /* producer string from the file, for model info */
     int        shapes_overridden; /* an input's dims were changed: declared dims may be stale */
+    double    *prof_ms;       /* per-node time summed over runs when FS_NN_PROFILE is set at plan time */
+    int        prof_runs;
 } nn_graph;
 
 /* Per-op conventions (beyond the notes in the enum):
@@ -227,6 +229,8 @@ fs_status nn_graph_run(nn_graph *g);
 /* Sets the dims of graph input i (by index into g->inputs) for the next plan. */
 fs_status nn_graph_set_input_dims(nn_graph *g, int i, int ndim, const int64_t *dims);
 fs_status nn_graph_set_threads(nn_graph *g, int threads);
+/* With FS_NN_PROFILE=1 in the environment at plan time, prints per-op-type time of the runs so far. */
+void      nn_graph_profile_print(const nn_graph *g, void *file /* FILE* */);
 /* MACs of one node (conv, fc, matmul) for FLOP counts; 0 for others. Valid after planning. */
 double    nn_node_macs(const nn_graph *g, const nn_node *n);
 

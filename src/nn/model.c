@@ -196,6 +196,13 @@ fs_status fs_model_set_input_shape(fs_model *m, int i, int ndim, const int64_t *
 fs_status fs_model_keep_tensor(fs_model *m, const char *name) {
     int t = m ? lookup(m->g, name) : -1;
     if (t < 0) return fs_error(FS_ERR_ARG, "no tensor '%s' in the model", name ? name : "");
+    nn_graph *g = m->g;
+    int computed = g->tensors[t].is_const;
+    for (int i = 0; i < g->n_inputs; i++) computed |= g->inputs[i] == t;
+    for (int i = 0; i < g->n_nodes && !computed; i++)
+        for (int k = 0; k < g->nodes[i].n_out; k++) computed |= g->nodes[i].out[k] == t;
+    if (!computed)
+        return fs_error(FS_ERR_ARG, "tensor '%s' is not computed (fused into another op by the loader)", name);
     if (!m->g->tensors[t].keep) {
         m->g->tensors[t].keep = 1;
         nn_graph_unplan(m->g);
@@ -240,6 +247,7 @@ static const float *tensor_ptr(const nn_graph *g, int t, size_t *numel) {
         fs_error(FS_ERR_ARG, "tensor '%s' was not kept: call fs_model_keep_tensor before running", x->name);
         return NULL;
     }
+    if (!x->data) { fs_error(FS_ERR_ARG, "tensor '%s' has no data (not computed)", x->name); return NULL; }
     if (numel) *numel = nn_numel(x);
     return x->data;
 }

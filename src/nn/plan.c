@@ -358,6 +358,11 @@ fs_status nn_graph_plan(nn_graph *g) {
         st = nn_op_def_get(n->type)->prepare(g, n);
         if (st) { nn_graph_unplan(g); return st; }
     }
+    free(g->prof_ms);
+    g->prof_ms = NULL;
+    g->prof_runs = 0;
+    const char *prof = getenv("FS_NN_PROFILE");
+    if (prof && *prof && *prof != '0') g->prof_ms = calloc((size_t)g->n_nodes + 1, sizeof(double));
     g->planned = 1;
     return FS_OK;
 }

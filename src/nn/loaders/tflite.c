@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "nn/loaders/loaders.h"
+#include "nn/passes.h"
 
 /* ---------------------------------------------------------------- flatbuffer reader */
 
@@ -722,6 +723,98 @@ static fs_status convert_op(tf_ctx *c, int code, const fb_table *opt, int *in, i
 #undef NEED
 }
 
+/* ---------------------------------------------------------------- graph clean-ups */
+
+/* Readers of tensor t (graph outputs count as one more). */
+static int n_uses(const nn_graph *g, int t) {
+    int u = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) u += g->nodes[i].in[k] == t;
+    for (int i = 0; i < g->n_outputs; i++) u += g->outputs[i] == t;
+    return u;
+}
+
+static int producer(const nn_graph *g, int t) {
+    if (t < 0) return -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_out; k++)
+            if (g->nodes[i].out[k] == t) return i;
+    return -1;
+}
+
+static void kill(nn_node *n) {
+    n->n_in = 0;
+    n->n_out = 0;
+}
+
+/* TOCO writes PReLU as relu(x) + k * (x - |x|), i.e. x >= 0 ? x : 2k * x (exact in float: the factor
+ * 2 is a power of two). Rewrites the five ops into one PRELU with slope 2k. Returns rewrites or -1. */
+static int fuse_prelu(nn_graph *g) {
+    int changes = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *add = &g->nodes[i];
+        if (add->type != NN_OP_ADD || add->n_in != 2 || add->n_out != 1) continue;
+        for (int side = 0; side < 2; side++) {
+            int pr = producer(g, add->in[side]), pm = producer(g, add->in[1 - side]);
+            if (pr < 0 || pm < 0) continue;
+            nn_node *relu = &g->nodes[pr], *mul = &g->nodes[pm];
+            if (relu->type != NN_OP_CLAMP || relu->n_in != 1 || relu->attr.act_min != 0 || !isinf(relu->attr.act_max))
+                continue;
+            if (mul->type != NN_OP_MUL || mul->n_in != 2 || mul->attr.act_min > -INFINITY || mul->attr.act_max < INFINITY)
+                continue;
+            int x = relu->in[0], ks = g->tensors[mul->in[0]].is_const ? 0 : 1;
+            nn_tensor *k = &g->tensors[mul->in[ks]];
+            int ps = producer(g, mul->in[1 - ks]);
+            if (!k->is_const || k->dtype != NN_F32 || ps < 0) continue;
+            nn_node *sub = &g->nodes[ps];
+            if (sub->type != NN_OP_SUB || sub->n_in != 2 || sub->in[0] != x || sub->attr.act_min > -INFINITY ||
+                sub->attr.act_max < INFINITY)
+                continue;
+            int pa = producer(g, sub->in[1]);
+            if (pa < 0 || g->nodes[pa].type != NN_OP_ABS || g->nodes[pa].in[0] != x) continue;
+            if (n_uses(g, relu->out[0]) != 1 || n_uses(g, mul->out[0]) != 1 || n_uses(g, sub->out[0]) != 1 ||
+                n_uses(g, g->nodes[pa].out[0]) != 1)
+                continue;
+            char name[300];
+            snprintf(name, sizeof name, "%s/prelu_slope", k->name);
+            int kt = nn_graph_add_const(g, name, NN_F32, k->ndim, k->dims, NULL);
+            if (kt < 0) return -1;
+            add = &g->nodes[i]; /* tensors may have moved, nodes not */
+            k = &g->tensors[g->nodes[pm].in[ks]];
+            const float *src = k->data;
+            float *dst = g->tensors[kt].data;
+            for (int64_t e = 0; e < nn_tensor_numel(k); e++) dst[e] = 2.0f * src[e];
+            add->type = NN_OP_PRELU;
+            add->in[0] = x;
+            add->in[1] = kt;
+            kill(&g->nodes[pr]);
+            kill(&g->nodes[pm]);
+            kill(&g->nodes[ps]);
+            kill(&g->nodes[pa]);
+            changes++;
+            break;
+        }
+    }
+    return changes;
+}
+
+/* Drops killed nodes (n_out 0), keeping the order and the tensor table (TFLite tensor numbers stay). */
+static void drop_dead_nodes(nn_graph *g) {
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].n_out == 0) { free(g->nodes[i].name); continue; }
+        g->nodes[k++] = g->nodes[i];
+    }
+    g->n_nodes = k;
+}
+
+static fs_status optimize(nn_graph *g) {
+    if (fuse_prelu(g) < 0 || nn_pass_fuse_activations(g) < 0)
+        return fs_error(FS_ERR_NOMEM, "TFLite: out of memory optimizing the graph");
+    drop_dead_nodes(g);
+    return FS_OK;
+}
+
 /* ---------------------------------------------------------------- model */
 
 static fs_status int_vector(tf_ctx *c, const fb_table *t, int idx, int **out, int *n, int allow_neg, const char *what) {
@@ -859,6 +952,7 @@ fs_status nn_load_tflite(nn_graph *g, const uint8_t *buf, size_t len) {
     c.g = g;
     snprintf(g->format, sizeof g->format, "tflite");
     fs_status st = load(&c);
+    if (!st) st = optimize(g);
     free(c.opcodes);
     free(c.custom);
     free(c.bufs);

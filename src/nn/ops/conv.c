@@ -242,10 +242,11 @@ static void pool_run(nn_graph *g, nn_node *n) {
     else nn_avgpool_ref(&s->p, nn_in(g, n, 0)->data, y);
     if (s->clamp) {
         size_t cnt = (size_t)s->p.n * s->p.oh * s->p.ow * s->p.c;
+        const float lo = s->lo, hi = s->hi;
         for (size_t i = 0; i < cnt; i++) {
             float v = y[i];
-            v = v < s->lo ? s->lo : v;
-            y[i] = v > s->hi ? s->hi : v;
+            v = lo > v ? lo : v;
+            y[i] = hi < v ? hi : v;
         }
     }
 }

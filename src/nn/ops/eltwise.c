@@ -106,10 +106,11 @@ static fs_status bin_prepare(nn_graph *g, nn_node *n);
 
 static void clamp_out(const bin_state *s, float *y) {
     if (!s->clamp) return;
-    for (size_t i = 0; i < s->total; i++) {
+    const float lo = s->lo, hi = s->hi;
+    for (size_t i = 0; i < s->total; i++) { /* this form vectorizes (max/min), NaN propagates */
         float v = y[i];
-        v = v < s->lo ? s->lo : v;
-        y[i] = v > s->hi ? s->hi : v;
+        v = lo > v ? lo : v;
+        y[i] = hi < v ? hi : v;
     }
 }
 
@@ -230,7 +231,13 @@ static void unary_run(nn_graph *g, nn_node *n) {
     const float al = n->attr.alpha, be = n->attr.beta, lo = n->attr.act_min, hi = n->attr.act_max;
 #define UN(EXPR) for (size_t i = 0; i < cnt; i++) { float v = x[i]; y[i] = (EXPR); } break
     switch (n->type) {
-    case NN_OP_CLAMP: UN(v < lo ? lo : (v > hi ? hi : v));
+    case NN_OP_CLAMP: /* written so that it vectorizes (max/min); NaN propagates */
+        for (size_t i = 0; i < cnt; i++) {
+            float v = x[i];
+            v = lo > v ? lo : v;
+            y[i] = hi < v ? hi : v;
+        }
+        break;
     case NN_OP_LEAKY_RELU: UN(v < 0 ? al * v : v);
     case NN_OP_SIGMOID: UN(1.0f / (1.0f + expf(-v)));
     case NN_OP_TANH: UN(tanhf(v));

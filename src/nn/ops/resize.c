@@ -106,34 +106,53 @@ static int64_t nearest(int mode, double x) {
 
 static int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
+/* Walks the output over dims [0, od) (od = last resized dim + 1); per position the taps' offsets
+ * and weights are computed once and applied to the contiguous block of the trailing dims
+ * (channels in NHWC), which vectorizes. */
 static void rs_run(nn_graph *g, nn_node *n) {
     const rs_state *s = n->kstate;
     const float *x = nn_in(g, n, 0)->data;
     float *y = nn_out(g, n, 0)->data;
     if (!s->total) return;
-    int64_t idx[NN_MAX_DIMS] = {0};
+    if (s->nr == 0) { memcpy(y, x, s->total * sizeof(float)); return; }
+    const int od = s->rdim[s->nr - 1] + 1;
+    size_t inner = 1;
+    for (int d = od; d < s->nd; d++) inner *= (size_t)s->odims[d];
     int isr[NN_MAX_DIMS]; /* dim -> resized slot or -1 */
     for (int d = 0; d < s->nd; d++) isr[d] = -1;
     for (int r = 0; r < s->nr; r++) isr[s->rdim[r]] = r;
     const int ntaps = s->linear ? 1 << s->nr : 1;
-    for (size_t o = 0; o < s->total; o++) {
+    int64_t idx[NN_MAX_DIMS] = {0}, toff[1 << NN_MAX_DIMS];
+    float tw[1 << NN_MAX_DIMS];
+    for (size_t o = 0; o < s->total; o += inner) {
         int64_t base = 0;
-        for (int d = 0; d < s->nd; d++)
+        for (int d = 0; d < od; d++)
             if (isr[d] < 0) base += idx[d] * s->istr[d];
-        float acc = 0;
         for (int t = 0; t < ntaps; t++) {
             int64_t off = base;
             float w = 1;
             for (int r = 0; r < s->nr; r++) {
-                int d = s->rdim[r];
-                int hi = (t >> r) & 1;
+                int d = s->rdim[r], hi = (t >> r) & 1;
                 off += (hi ? s->i1[r][idx[d]] : s->i0[r][idx[d]]) * s->istr[d];
                 if (s->linear) w *= hi ? s->w1[r][idx[d]] : 1.0f - s->w1[r][idx[d]];
             }
-            acc += s->linear ? w * x[off] : x[off];
+            toff[t] = off;
+            tw[t] = w;
         }
-        y[o] = acc;
-        for (int d = s->nd - 1; d >= 0; d--) {
+        float *yo = y + o;
+        if (!s->linear) {
+            memcpy(yo, x + toff[0], inner * sizeof(float));
+        } else {
+            const float *x0 = x + toff[0];
+            const float w0 = tw[0];
+            for (size_t j = 0; j < inner; j++) yo[j] = w0 * x0[j];
+            for (int t = 1; t < ntaps; t++) {
+                const float *xt = x + toff[t];
+                const float wt = tw[t];
+                for (size_t j = 0; j < inner; j++) yo[j] += wt * xt[j];
+            }
+        }
+        for (int d = od - 1; d >= 0; d--) {
             if (++idx[d] < s->odims[d]) break;
             idx[d] = 0;
         }
