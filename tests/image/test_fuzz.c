@@ -46,6 +46,29 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap, uint64_t *rng) {
     return len;
 }
 
+static uint32_t crc32_png(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* Rewrites the CRC of every complete chunk of a PNG, so mutations reach libpng's decoders
+ * instead of stopping at the CRC check. */
+static void fix_png_crcs(uint8_t *b, size_t len) {
+    size_t i = 8;
+    while (i + 12 <= len) {
+        uint32_t n = (uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 | b[i + 3];
+        if (n > len - i - 12) break;
+        uint32_t c = crc32_png(b + i + 4, (size_t)n + 4);
+        uint8_t *q = b + i + 8 + n;
+        q[0] = (uint8_t)(c >> 24); q[1] = (uint8_t)(c >> 16); q[2] = (uint8_t)(c >> 8); q[3] = (uint8_t)c;
+        i += 12 + (size_t)n;
+    }
+}
+
 TEST(fuzz_mutated_fixtures_never_crash) {
     /* FS_IMAGE_FUZZ_ITERS / FS_IMAGE_FUZZ_SEED run longer or different campaigns by hand */
     const char *ev = getenv("FS_IMAGE_FUZZ_ITERS"), *sv = getenv("FS_IMAGE_FUZZ_SEED");
@@ -62,6 +85,7 @@ TEST(fuzz_mutated_fixtures_never_crash) {
             uint8_t *buf = malloc(cap);
             memcpy(buf, orig, len);
             size_t n = mutate(buf, len, cap, &rng);
+            if (n > 8 && !memcmp(buf, "\x89PNG", 4) && (it & 1)) fix_png_crcs(buf, n);
             uint8_t *exact = malloc(n ? n : 1); /* exact-size copy so ASan catches over-reads */
             memcpy(exact, buf, n);
             fs_image img;
