@@ -31,17 +31,72 @@ static void print_io(fs_model *m, int is_input) {
     }
 }
 
-static int model_info(const char *path) {
+/* "1,3,320,320" -> dims; -1 on error */
+static int parse_shape(const char *s, int64_t *dims) {
+    int n = 0;
+    while (s && *s && n < FS_MODEL_MAX_DIMS) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v < 0 || v > (1 << 30)) return -1;
+        dims[n++] = v;
+        if (*end == 0) return n;
+        if (*end != ',' && *end != 'x') return -1;
+        s = end + 1;
+    }
+    return -1;
+}
+
+/* Fixes input 0's unknown dims: from --input-shape, or (one unknown dim) from numel_hint
+ * (0 = take an unknown leading batch dim as 1). Returns 0, or -1 with a message. */
+static int fix_input_shape(fs_model *m, const char *shape, size_t numel_hint) {
+    fs_tensor_info ti;
+    if (fs_model_input_info(m, 0, &ti)) return -1;
+    int64_t dims[FS_MODEL_MAX_DIMS];
+    if (shape) {
+        int n = parse_shape(shape, dims);
+        if (n < 0) { fprintf(stderr, "facescore: bad --input-shape '%s'\n", shape); return -1; }
+        if (fs_model_set_input_shape(m, 0, n, dims)) { fprintf(stderr, "facescore: %s\n", fs_last_error()); return -1; }
+        return 0;
+    }
+    int unknown = -1, n_unknown = 0;
+    size_t known = 1;
+    for (int d = 0; d < ti.ndim; d++) {
+        dims[d] = ti.dims[d];
+        if (ti.dims[d] < 0) { unknown = d; n_unknown++; }
+        else known *= (size_t)ti.dims[d];
+    }
+    if (!n_unknown) return 0;
+    if (n_unknown == 1 && numel_hint && known && numel_hint % known == 0) dims[unknown] = (int64_t)(numel_hint / known);
+    else if (n_unknown == 1 && !numel_hint && unknown == 0) dims[0] = 1;
+    else {
+        fprintf(stderr, "facescore: input '%s' has %d dynamic dims: give --input-shape d0,d1,...\n", ti.name, n_unknown);
+        return -1;
+    }
+    if (fs_model_set_input_shape(m, 0, ti.ndim, dims)) { fprintf(stderr, "facescore: %s\n", fs_last_error()); return -1; }
+    return 0;
+}
+
+static int model_info(const char *path, const char *shape) {
     fs_model *m;
     if (fs_model_load(path, &m)) {
         fprintf(stderr, "facescore: %s\n", fs_last_error());
         return 1;
     }
     nn_graph *g = fs_model_graph(m);
+    fs_tensor_info ti0;
+    fs_model_input_info(m, 0, &ti0);
+    int dynamic = 0;
+    for (int d = 0; d < ti0.ndim; d++) dynamic |= ti0.dims[d] < 0;
+    if ((dynamic || shape) && fix_input_shape(m, shape, 0)) { fs_model_free(m); return 1; }
     fs_status plan = fs_model_plan(m);
     char plan_err[512] = "";
     if (plan) snprintf(plan_err, sizeof plan_err, "%s", fs_last_error());
     printf("model: %s\nformat: %s\n", path, fs_model_format(m));
+    if (dynamic && !plan) {
+        printf("declared input: %s ", ti0.name);
+        print_dims(&ti0);
+        printf(" (planned below with the dynamic dims fixed)\n");
+    }
     if (g->description[0]) printf("description: %s\n", g->description);
     print_io(m, 1);
     print_io(m, 0);
@@ -91,18 +146,21 @@ static int model_info(const char *path) {
 
 static int usage_run(void) {
     fprintf(stderr, "usage: facescore model run FILE --input X.f32 [--output NAME|#N] --save Y.f32 [--threads N]\n"
+                    "                           [--input-shape d0,d1,...]\n"
                     "  X.f32: raw little-endian float32 in the model's own input layout (ONNX NCHW,\n"
-                    "  TFLite/TF.js NHWC); the named output (default: the first) is saved the same way.\n");
+                    "  TFLite/TF.js NHWC); the named output (default: the first) is saved the same way.\n"
+                    "  One dynamic input dim is inferred from the file size; more need --input-shape.\n");
     return 2;
 }
 
 static int model_run(int argc, char **argv) {
-    const char *path = NULL, *in = NULL, *outname = NULL, *save = NULL;
+    const char *path = NULL, *in = NULL, *outname = NULL, *save = NULL, *shape = NULL;
     int threads = 1;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
         else if (!strcmp(argv[i], "--output") && i + 1 < argc) outname = argv[++i];
         else if (!strcmp(argv[i], "--save") && i + 1 < argc) save = argv[++i];
+        else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc) shape = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             if (fs_cli_parse_int("--threads", argv[++i], 0, 256, &threads)) return 2;
         } else if (argv[i][0] == '-') return usage_run();
@@ -121,13 +179,14 @@ static int model_run(int argc, char **argv) {
     size_t numel;
     if (outname && fs_model_keep_tensor(m, outname)) goto fail;
     if (fs_model_set_threads(m, threads)) goto fail;
-    float *x = fs_model_input(m, 0, &numel);
-    if (!x) goto fail;
     f = fopen(in, "rb");
     if (!f) { fprintf(stderr, "facescore: cannot open %s\n", in); goto out; }
     fseek(f, 0, SEEK_END);
     long sz = ftell(f);
     rewind(f);
+    if (sz < 0 || fix_input_shape(m, shape, (size_t)sz / sizeof(float))) goto out;
+    float *x = fs_model_input(m, 0, &numel);
+    if (!x) goto fail;
     if (sz < 0 || (size_t)sz != numel * sizeof(float)) {
         fprintf(stderr, "facescore: %s has %ld bytes, the model input takes %zu float32 (%zu bytes)\n", in, sz,
                 numel, numel * sizeof(float));
@@ -163,8 +222,13 @@ out:
 }
 
 int fs_cli_model(int argc, char **argv) {
-    if (argc >= 3 && !strcmp(argv[1], "info")) return model_info(argv[2]);
+    if (argc >= 3 && !strcmp(argv[1], "info")) {
+        const char *shape = NULL;
+        if (argc >= 5 && !strcmp(argv[3], "--input-shape")) shape = argv[4];
+        return model_info(argv[2], shape);
+    }
     if (argc >= 2 && !strcmp(argv[1], "run")) return model_run(argc - 2, argv + 2);
-    fprintf(stderr, "usage: facescore model info FILE\n       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n");
+    fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...]\n"
+                    "       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n");
     return 2;
 }

@@ -11,9 +11,6 @@
 #include "nn/loaders/loaders.h"
 #include "nn/ops/ops.h"
 
-/* TEMPORARY: weak until nn/loaders/tfjs.c (another helper's) is in the tree. */
-extern __typeof__(nn_load_tfjs) nn_load_tfjs __attribute__((weak));
-
 struct fs_model {
     nn_graph *g;
 };
@@ -104,8 +101,7 @@ static fs_status load_bytes(const uint8_t *b, size_t len, const char *path, fs_m
         if (dl >= sizeof sc->dir) dl = 0;
         memcpy(sc->dir, path, dl);
         sc->dir[dl] = 0;
-        st = nn_load_tfjs ? nn_load_tfjs(g, (const char *)b, len, read_shard, sc)
-                          : fs_error(FS_ERR_UNSUPPORTED, "TF.js loader not built");
+        st = nn_load_tfjs(g, (const char *)b, len, read_shard, sc);
         free(sc);
         break;
     }
