@@ -976,7 +976,7 @@ static fs_status op_flatten(ox_ctx *cx) {
 }
 
 static fs_status op_concat(ox_ctx *cx) {
-    int64_t axis = attr_i(cx, "axis", 0);
+    int64_t axis = attr_i(cx, "axis", cx->opset < 4 ? 1 : 0); /* Concat-1: default axis 1 */
     if (!find_attr(cx, "axis") && cx->opset >= 4) return NODE_FAIL(cx, FS_ERR_FORMAT, "attribute 'axis' is missing");
     fs_status st = check_attrs_used(cx);
     if (st) return st;
@@ -1627,10 +1627,10 @@ static fs_status op_split(ox_ctx *cx) {
     if (x < 0) return FS_ERR_FORMAT;
     int64_t axis = attr_i(cx, "axis", 0), sz[NN_MAX_IO];
     int n = 0;
-    if (cx->opset < 13) {
+    if (cx->opset < 13 && !(cx->nd->n_in > 1 && cx->nd->in[1].len)) {
         n = attr_ints(cx, "split", sz, NN_MAX_IO);
         if (n < 0) return FS_ERR_UNSUPPORTED;
-    } else {
+    } else { /* Split-13 input (Split-1 also accepted it as a second input) */
         int t = in_t(cx, 1);
         if (t == -2) return FS_ERR_FORMAT;
         if (t >= 0 && (n = const_ints(cx, t, "split", sz, NN_MAX_IO)) < 0) return FS_ERR_UNSUPPORTED;
@@ -1709,6 +1709,181 @@ static fs_status op_hard_sigmoid(ox_ctx *cx) {
     return FS_OK;
 }
 
+/* a -> node output 0 (final) or a new tensor "tag", through a binary op with a float32 constant
+ * of dims cd (values v, n of them) */
+static int chain_const(ox_ctx *cx, nn_op_type op, int a, const char *tag, int ndim, const int64_t *cd, const float *v,
+                       int64_t n, int final) {
+    char ob[200], ct[48];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    snprintf(ct, sizeof ct, "%s_k", tag);
+    int c = new_tensor(cx, ob, ct, NN_F32, ndim, cd);
+    float *p = c < 0 ? NULL : nn_graph_alloc_const(cx->g, c);
+    if (!p) return -1;
+    memcpy(p, v, sizeof(float) * (size_t)n);
+    int nd;
+    int64_t d[NN_MAX_DIMS];
+    if (ld_broadcast(T(cx, a)->ndim, T(cx, a)->dims, ndim, cd, &nd, d)) {
+        NODE_FAIL(cx, FS_ERR_FORMAT, "shapes do not broadcast");
+        return -1;
+    }
+    int y = final ? out_t(cx, 0, NN_F32, nd, d) : new_tensor(cx, ob, tag, NN_F32, nd, d);
+    int in[2] = {a, c};
+    if (y < 0 || emit(cx, op, 2, in, 1, &y) < 0) return -1;
+    return y;
+}
+
+/* y = gamma * Elu(x, alpha) */
+static fs_status op_selu(ox_ctx *cx) {
+    float alpha = attr_f(cx, "alpha", 1.67326319217681884765625f), gamma = attr_f(cx, "gamma", 1.05070102214813232421875f);
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int x = need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int e = new_tensor(cx, ob, "elu", NN_F32, T(cx, x)->ndim, T(cx, x)->dims);
+    int ni = e < 0 ? -1 : emit(cx, NN_OP_ELU, 1, &x, 1, &e);
+    if (ni < 0) return FS_ERR_NOMEM;
+    cx->g->nodes[ni].attr.alpha = alpha;
+    return chain_const(cx, NN_OP_MUL, e, "gamma", 0, NULL, &gamma, 1, 1) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* y = x / (1 + |x|) */
+static fs_status op_softsign(ox_ctx *cx) {
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int x = need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int a = new_tensor(cx, ob, "abs", NN_F32, T(cx, x)->ndim, T(cx, x)->dims);
+    if (a < 0 || emit(cx, NN_OP_ABS, 1, &x, 1, &a) < 0) return FS_ERR_NOMEM;
+    float one = 1.0f;
+    int d = chain_const(cx, NN_OP_ADD, a, "den", 0, NULL, &one, 1, 0);
+    if (d < 0) return FS_ERR_NOMEM;
+    int y = out_t(cx, 0, NN_F32, T(cx, x)->ndim, T(cx, x)->dims);
+    int in[2] = {x, d};
+    return y < 0 || emit(cx, NN_OP_DIV, 2, in, 1, &y) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* Expand(x, shape) = x * ones(shape) (numpy broadcasting both ways, exact) */
+static fs_status op_expand(ox_ctx *cx) {
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int x = need_in(cx, 0), s = need_in(cx, 1);
+    if (x < 0 || s < 0) return FS_ERR_FORMAT;
+    int64_t sv[NN_MAX_DIMS];
+    int n = const_ints(cx, s, "shape", sv, NN_MAX_DIMS);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    int64_t numel = 1;
+    for (int i = 0; i < n; i++) {
+        if (sv[i] < 0 || sv[i] > (1 << 24)) return NODE_FAIL(cx, FS_ERR_FORMAT, "shape value %lld", (long long)sv[i]);
+        numel *= sv[i];
+        if (numel > (1 << 24)) return NODE_FAIL(cx, FS_ERR_LIMIT, "expanded shape too large");
+    }
+    if (T(cx, x)->dtype != NN_F32) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "only float32 Expand is supported");
+    float *ones = malloc(sizeof(float) * (size_t)(numel ? numel : 1));
+    if (!ones) return fs_error(FS_ERR_NOMEM, "ONNX: out of memory");
+    for (int64_t i = 0; i < numel; i++) ones[i] = 1.0f;
+    int y = chain_const(cx, NN_OP_MUL, x, "ones", n, sv, ones, numel, 1);
+    free(ones);
+    return y < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* ConstantOfShape with a constant shape input: a constant tensor */
+static fs_status op_constant_of_shape(ox_ctx *cx) {
+    ox_attr *va = find_attr(cx, "value");
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int s = need_in(cx, 0);
+    if (s < 0) return FS_ERR_FORMAT;
+    int64_t sv[NN_MAX_DIMS];
+    int n = const_ints(cx, s, "shape", sv, NN_MAX_DIMS);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    int64_t numel = 1;
+    for (int i = 0; i < n; i++) {
+        if (sv[i] < 0 || sv[i] > (1 << 24)) return NODE_FAIL(cx, FS_ERR_FORMAT, "shape value %lld", (long long)sv[i]);
+        numel *= sv[i];
+        if (numel > (1 << 24)) return NODE_FAIL(cx, FS_ERR_LIMIT, "shape too large");
+    }
+    nn_dtype dt = NN_F32;
+    uint8_t val[8] = {0};
+    if (va) {
+        pb_reader sub, top = cx->root;
+        if (pb_sub(&top, &va->t, &sub)) return FS_ERR_FORMAT;
+        sub.depth = 8;
+        tp_tensor tp;
+        if ((st = tp_parse(&sub, &tp))) return st;
+        int d = tp_nn_dtype(tp.data_type);
+        if (d < 0) return FS_ERR_UNSUPPORTED;
+        if (tp.numel != 1) return NODE_FAIL(cx, FS_ERR_FORMAT, "value must hold one element");
+        if ((st = tp_read(&tp, val, sizeof val))) return st;
+        dt = (nn_dtype)d;
+    }
+    int y = out_t(cx, 0, dt, n, sv);
+    uint8_t *p = y < 0 ? NULL : nn_graph_alloc_const(cx->g, y);
+    if (!p && numel) return FS_ERR_NOMEM;
+    size_t es = nn_dtype_size(dt);
+    for (int64_t i = 0; i < numel; i++) memcpy(p + (size_t)i * es, val, es);
+    return FS_OK;
+}
+
+/* InstanceNormalization: y = (x - mean) / sqrt(var + eps) * scale + B over the spatial dims */
+static fs_status op_instance_norm(ox_ctx *cx) {
+    float eps = attr_f(cx, "epsilon", 1e-5f);
+    fs_status st = check_attrs_used(cx);
+    if (st) return st;
+    int x = need_in(cx, 0), ts = need_in(cx, 1), tb = need_in(cx, 2);
+    if (x < 0 || ts < 0 || tb < 0) return FS_ERR_FORMAT;
+    int r = T(cx, x)->ndim;
+    int64_t C = T(cx, x)->dims[1];
+    if (r < 3) return NODE_FAIL(cx, FS_ERR_FORMAT, "input of rank %d", r);
+    float *sc = malloc(sizeof(float) * 2 * (size_t)(C > 0 ? C : 1));
+    if (!sc) return fs_error(FS_ERR_NOMEM, "ONNX: out of memory");
+    if (C < 1 || C > (1 << 24) || const_floats(cx, ts, "scale", sc, (int)C) != C || const_floats(cx, tb, "B", sc + C, (int)C) != C) {
+        free(sc);
+        return C < 1 ? NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "unknown channel count") : NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "scale and B must be constants of C values");
+    }
+    char ob[200];
+    fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int64_t md[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) md[i] = i < 2 ? T(cx, x)->dims[i] : 1;
+    /* mean over spatial dims (keepdims), centre, variance */
+    int mean = new_tensor(cx, ob, "mean", NN_F32, r, md);
+    int ni = mean < 0 ? -1 : emit(cx, NN_OP_REDUCE_MEAN, 1, &x, 1, &mean);
+    if (ni < 0) { free(sc); return FS_ERR_NOMEM; }
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    for (int i = 2; i < r; i++) a->axes[i - 2] = i;
+    a->n_axes = r - 2;
+    a->keepdims = 1;
+    int dlt = new_tensor(cx, ob, "centred", NN_F32, r, T(cx, x)->dims);
+    int in[2] = {x, mean};
+    if (dlt < 0 || emit(cx, NN_OP_SUB, 2, in, 1, &dlt) < 0) { free(sc); return FS_ERR_NOMEM; }
+    int sq = new_tensor(cx, ob, "sq", NN_F32, r, T(cx, x)->dims);
+    int in2[2] = {dlt, dlt};
+    if (sq < 0 || emit(cx, NN_OP_MUL, 2, in2, 1, &sq) < 0) { free(sc); return FS_ERR_NOMEM; }
+    int var = new_tensor(cx, ob, "var", NN_F32, r, md);
+    ni = var < 0 ? -1 : emit(cx, NN_OP_REDUCE_MEAN, 1, &sq, 1, &var);
+    if (ni < 0) { free(sc); return FS_ERR_NOMEM; }
+    a = &cx->g->nodes[ni].attr;
+    for (int i = 2; i < r; i++) a->axes[i - 2] = i;
+    a->n_axes = r - 2;
+    a->keepdims = 1;
+    int ve = chain_const(cx, NN_OP_ADD, var, "var_eps", 0, NULL, &eps, 1, 0);
+    int sd = ve < 0 ? -1 : new_tensor(cx, ob, "std", NN_F32, r, md);
+    if (sd < 0 || emit(cx, NN_OP_SQRT, 1, &ve, 1, &sd) < 0) { free(sc); return FS_ERR_NOMEM; }
+    int nrm = new_tensor(cx, ob, "normalised", NN_F32, r, T(cx, x)->dims);
+    int in3[2] = {dlt, sd};
+    if (nrm < 0 || emit(cx, NN_OP_DIV, 2, in3, 1, &nrm) < 0) { free(sc); return FS_ERR_NOMEM; }
+    int64_t cd[NN_MAX_DIMS];
+    cd[0] = C;
+    for (int i = 1; i < r - 1; i++) cd[i] = 1;
+    int sy = chain_const(cx, NN_OP_MUL, nrm, "scaled", r - 1, cd, sc, C, 0);
+    int y = sy < 0 ? -1 : chain_const(cx, NN_OP_ADD, sy, "shifted", r - 1, cd, sc + C, C, 1);
+    free(sc);
+    return y < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
@@ -1718,7 +1893,11 @@ static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
         fcopy(dom, sizeof dom, &cx->nd->domain);
         return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "unsupported op '%s' in domain '%s'", op, dom);
     }
+    /* opset 1-5 "consumed_inputs": a legacy in-place memory hint, no effect on results */
+    if (cx->opset < 6) find_attr(cx, "consumed_inputs");
 #define IS(s) (!strcmp(op, s))
+    if (IS("Cast") && cx->opset < 6) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "Cast-1 (string 'to') is not supported");
+    if (IS("Reshape") && cx->opset < 5) return NODE_FAIL(cx, FS_ERR_UNSUPPORTED, "Reshape-1 (shape attribute) is not supported");
     if (IS("Conv")) return op_conv(cx);
     if (IS("ConvTranspose")) return op_conv_transpose(cx);
     if (IS("MaxPool")) return op_pool(cx, 1);
@@ -1761,8 +1940,13 @@ static fs_status convert_node(ox_ctx *cx, const ld_names *uses) {
     if (IS("Slice")) return op_slice(cx);
     if (IS("Split")) return op_split(cx);
     if (IS("HardSigmoid")) return op_hard_sigmoid(cx);
+    if (IS("Selu")) return op_selu(cx);
+    if (IS("Softsign")) return op_softsign(cx);
+    if (IS("Expand")) return op_expand(cx);
+    if (IS("ConstantOfShape")) return op_constant_of_shape(cx);
+    if (IS("InstanceNormalization")) return op_instance_norm(cx);
     if (IS("Transpose")) return op_transpose(cx);
-    if (IS("Reshape") && cx->opset >= 5) return op_reshape(cx);
+    if (IS("Reshape")) return op_reshape(cx);
     if (IS("Flatten")) return op_flatten(cx);
     if (IS("Concat")) return op_concat(cx);
     if (IS("Softmax")) return op_softmax(cx, NN_OP_SOFTMAX);
@@ -2003,7 +2187,7 @@ fs_status nn_load_onnx(nn_graph *g, const uint8_t *buf, size_t len) {
     if (rc < 0) { fs_error_prefix("ONNX: "); return FS_ERR_FORMAT; }
     if (ir < 1 || !have_graph) return fs_error(FS_ERR_FORMAT, "ONNX: not a model (ir_version %lld, %s graph)", (long long)ir,
                                                have_graph ? "with" : "no");
-    if (cx.opset < 6) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: opset %lld is not supported (need >= 6)", (long long)cx.opset);
+    if (cx.opset < 1) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: opset %lld is not supported (no default-domain opset_import)", (long long)cx.opset);
     snprintf(g->format, sizeof g->format, "onnx");
     snprintf(g->description, sizeof g->description, "%.64s, ir_version %lld, opset %lld", producer, (long long)ir,
              (long long)cx.opset);
