@@ -437,3 +437,28 @@ TEST(large_photo_maps_back) {
     fs_image_free(&big);
     fs_image_free(&img);
 }
+
+TEST(threads_give_the_same_faces) {
+    fs_image img;
+    CHECK(load_image("samples/face.jpg", &img));
+    fs_detector_options o;
+    fs_detector_options_default(&o);
+    fs_detector *d1, *d2;
+    CHECK(fs_detector_open(&o, &d1) == FS_OK);
+    o.threads = 2;
+    CHECK(fs_detector_open(&o, &d2) == FS_OK);
+    fs_detections a, b;
+    CHECK(fs_detector_detect(d1, &img, &a) == FS_OK);
+    CHECK(fs_detector_detect(d2, &img, &b) == FS_OK);
+    CHECK(a.n == b.n && a.code == b.code && a.largest == b.largest);
+    for (int i = 0; i < a.n; i++) {
+        CHECK_NEAR(a.faces[i].box.x, b.faces[i].box.x, 1e-3);
+        CHECK_NEAR(a.faces[i].box.h, b.faces[i].box.h, 1e-3);
+        CHECK_NEAR(a.faces[i].confidence, b.faces[i].confidence, 1e-5);
+    }
+    fs_detections_free(&a);
+    fs_detections_free(&b);
+    fs_detector_free(d1);
+    fs_detector_free(d2);
+    fs_image_free(&img);
+}
