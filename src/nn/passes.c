@@ -335,7 +335,10 @@ int nn_pass_fold_conv_affine(nn_graph *g) {
             if (b >= 0 && (!g->tensors[b].is_const || pi.uses[b] != 1 || pi.is_out[b])) continue;
             int64_t O = wt->dims[0];
             nn_tensor *yt = &g->tensors[y], *kt = &g->tensors[k];
-            if (O < 1 || !channel_const(kt, O, yt->ndim) || yt->ndim < 1 || (yt->dims[yt->ndim - 1] != O)) continue;
+            /* the conv/fc output has O channels last (weights dims[0]), whether or not dims are known yet */
+            if (O < 1 || !channel_const(kt, O, yt->ndim) || yt->ndim < 1 ||
+                (yt->dims[yt->ndim - 1] >= 0 && yt->dims[yt->ndim - 1] != O))
+                continue;
             /* the output shape must not grow by broadcasting against k */
             if (kt->ndim > yt->ndim) continue;
             if (b < 0) {
