@@ -844,3 +844,32 @@ TEST(cast_and_unsupported_attributes_refused) {
     CHECK(strstr(fs_last_error(), "'rs' (Resize)"));
     nn_graph_free(g);
 }
+
+TEST(binary_threaded_equals_single_thread) {
+    int64_t ad[4] = {3, 50, 41, 33}, bd[3] = {1, 41, 33};
+    float *single = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        rs = 12345; /* same inputs both times */
+        nn_graph *g = nn_graph_new();
+        CHECK(nn_graph_set_threads(g, threads) == FS_OK);
+        int a = add_input(g, "a", 4, ad), b = add_input(g, "b", 3, bd), y = add_out(g, "y");
+        int in[2] = {a, b};
+        int ni = nn_graph_add_node(g, NN_OP_PRELU, "p", 2, in, 1, &y);
+        g->nodes[ni].attr.act_max = 0.5f;
+        PLAN_RUN(g);
+        size_t n = numel(4, ad);
+        const float *Y = g->tensors[y].data, *A = g->tensors[a].data, *B = g->tensors[b].data;
+        for (size_t i = 0; i < n; i += 97) {
+            float x = A[i], s = B[i % (41 * 33)], w = x < 0 ? x * s : x;
+            CHECK(Y[i] == (w > 0.5f ? 0.5f : w));
+        }
+        if (threads == 1) {
+            single = malloc(n * sizeof(float));
+            memcpy(single, Y, n * sizeof(float));
+        } else {
+            CHECK(!memcmp(single, Y, n * sizeof(float)));
+        }
+        nn_graph_free(g);
+    }
+    free(single);
+}

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "nn/ops/ops.h"
 
 /* ---------------------------------------------------------------- binary */
@@ -69,15 +70,22 @@ static void bin_strides(const nn_tensor *t, int nd, const int64_t *od, int64_t *
 
 static fs_status bin_prepare(nn_graph *g, nn_node *n);
 
-#define BIN_LOOP(T, EXPR)                                                                    \
+/* Rows [R0, R1) of the output (a row = the innermost merged dim). */
+#define BIN_LOOP(T, EXPR, R0, R1)                                                            \
     do {                                                                                     \
         const T *A = nn_in(g, n, 0)->data, *B = nn_in(g, n, 1)->data;                        \
         T *Y = nn_out(g, n, 0)->data;                                                        \
         int64_t idx[NN_MAX_DIMS] = {0};                                                      \
         const int last = s->nd - 1;                                                          \
         const int64_t inner = s->dims[last], ia = s->sa[last], ib = s->sb[last];            \
-        size_t oa = 0, ob = 0;                                                               \
-        for (size_t o = 0; o < s->total; o += (size_t)inner) {                               \
+        size_t oa = 0, ob = 0, rr = (R0);                                                    \
+        for (int d = last - 1; d >= 0; d--) {                                                \
+            idx[d] = (int64_t)(rr % (size_t)s->dims[d]);                                     \
+            rr /= (size_t)s->dims[d];                                                        \
+            oa += (size_t)(idx[d] * s->sa[d]);                                               \
+            ob += (size_t)(idx[d] * s->sb[d]);                                               \
+        }                                                                                    \
+        for (size_t o = (R0) * (size_t)inner; o < (R1) * (size_t)inner; o += (size_t)inner) { \
             const T *pa = A + oa, *pb = B + ob;                                              \
             T *py = Y + o;                                                                   \
             if (ia == 1 && ib == 1)                                                          \
@@ -104,31 +112,51 @@ static fs_status bin_prepare(nn_graph *g, nn_node *n);
         }                                                                                    \
     } while (0)
 
-static void clamp_out(const bin_state *s, float *y) {
+static void clamp_out(const bin_state *s, float *y, size_t i0, size_t i1) {
     if (!s->clamp) return;
     const float lo = s->lo, hi = s->hi;
-    for (size_t i = 0; i < s->total; i++) { /* this form vectorizes (max/min), NaN propagates */
+    for (size_t i = i0; i < i1; i++) { /* this form vectorizes (max/min), NaN propagates */
         float v = y[i];
         v = lo > v ? lo : v;
         y[i] = hi < v ? hi : v;
     }
 }
 
+static void bin_rows_f32(nn_graph *g, nn_node *n, size_t r0, size_t r1) {
+    const bin_state *s = n->kstate;
+    switch (n->type) {
+    case NN_OP_ADD: BIN_LOOP(float, x + y, r0, r1); break;
+    case NN_OP_SUB: BIN_LOOP(float, x - y, r0, r1); break;
+    case NN_OP_MUL: BIN_LOOP(float, x * y, r0, r1); break;
+    case NN_OP_DIV: BIN_LOOP(float, x / y, r0, r1); break;
+    case NN_OP_MAXIMUM: BIN_LOOP(float, x > y || isnan(x) ? x : y, r0, r1); break;
+    case NN_OP_MINIMUM: BIN_LOOP(float, x < y || isnan(x) ? x : y, r0, r1); break;
+    case NN_OP_POW: BIN_LOOP(float, powf(x, y), r0, r1); break;
+    case NN_OP_PRELU: BIN_LOOP(float, x < 0 ? x * y : x, r0, r1); break;
+    default: break;
+    }
+    size_t inner = (size_t)s->dims[s->nd - 1];
+    clamp_out(s, nn_out(g, n, 0)->data, r0 * inner, r1 * inner);
+}
+
+typedef struct { nn_graph *g; nn_node *n; size_t rows, per; } bin_job;
+
+static void bin_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const bin_job *j = ctx;
+    size_t r0 = (size_t)t * j->per, r1 = r0 + j->per < j->rows ? r0 + j->per : j->rows;
+    if (r0 < r1) bin_rows_f32(j->g, j->n, r0, r1);
+}
+
 static void bin_run_f32(nn_graph *g, nn_node *n) {
     const bin_state *s = n->kstate;
     if (!s->total) return;
-    switch (n->type) {
-    case NN_OP_ADD: BIN_LOOP(float, x + y); break;
-    case NN_OP_SUB: BIN_LOOP(float, x - y); break;
-    case NN_OP_MUL: BIN_LOOP(float, x * y); break;
-    case NN_OP_DIV: BIN_LOOP(float, x / y); break;
-    case NN_OP_MAXIMUM: BIN_LOOP(float, x > y || isnan(x) ? x : y); break;
-    case NN_OP_MINIMUM: BIN_LOOP(float, x < y || isnan(x) ? x : y); break;
-    case NN_OP_POW: BIN_LOOP(float, powf(x, y)); break;
-    case NN_OP_PRELU: BIN_LOOP(float, x < 0 ? x * y : x); break;
-    default: break;
-    }
-    clamp_out(s, nn_out(g, n, 0)->data);
+    size_t inner = (size_t)s->dims[s->nd - 1], rows = s->total / inner;
+    struct fs_pool *pool = nn_graph_pool(g);
+    if (!pool || s->total < 16384 || rows < 2) { bin_rows_f32(g, n, 0, rows); return; }
+    int nt = fs_pool_size(pool);
+    bin_job j = {g, n, rows, (rows + (size_t)nt - 1) / (size_t)nt};
+    fs_pool_run(pool, (int)((rows + j.per - 1) / j.per), bin_task, &j);
 }
 
 static int64_t idiv(int64_t x, int64_t y, nn_graph *g) {
@@ -143,13 +171,14 @@ static int64_t idiv(int64_t x, int64_t y, nn_graph *g) {
 static void bin_run_i64(nn_graph *g, nn_node *n) {
     const bin_state *s = n->kstate;
     if (!s->total) return;
+    size_t rows = s->total / (size_t)s->dims[s->nd - 1];
     switch (n->type) {
-    case NN_OP_ADD: BIN_LOOP(int64_t, (int64_t)((uint64_t)x + (uint64_t)y)); break;
-    case NN_OP_SUB: BIN_LOOP(int64_t, (int64_t)((uint64_t)x - (uint64_t)y)); break;
-    case NN_OP_MUL: BIN_LOOP(int64_t, (int64_t)((uint64_t)x * (uint64_t)y)); break;
-    case NN_OP_DIV: BIN_LOOP(int64_t, idiv(x, y, g)); break;
-    case NN_OP_MAXIMUM: BIN_LOOP(int64_t, x > y ? x : y); break;
-    case NN_OP_MINIMUM: BIN_LOOP(int64_t, x < y ? x : y); break;
+    case NN_OP_ADD: BIN_LOOP(int64_t, (int64_t)((uint64_t)x + (uint64_t)y), 0, rows); break;
+    case NN_OP_SUB: BIN_LOOP(int64_t, (int64_t)((uint64_t)x - (uint64_t)y), 0, rows); break;
+    case NN_OP_MUL: BIN_LOOP(int64_t, (int64_t)((uint64_t)x * (uint64_t)y), 0, rows); break;
+    case NN_OP_DIV: BIN_LOOP(int64_t, idiv(x, y, g), 0, rows); break;
+    case NN_OP_MAXIMUM: BIN_LOOP(int64_t, x > y ? x : y, 0, rows); break;
+    case NN_OP_MINIMUM: BIN_LOOP(int64_t, x < y ? x : y, 0, rows); break;
     default: break;
     }
 }
@@ -157,13 +186,14 @@ static void bin_run_i64(nn_graph *g, nn_node *n) {
 static void bin_run_i32(nn_graph *g, nn_node *n) {
     const bin_state *s = n->kstate;
     if (!s->total) return;
+    size_t rows = s->total / (size_t)s->dims[s->nd - 1];
     switch (n->type) {
-    case NN_OP_ADD: BIN_LOOP(int32_t, (int32_t)((uint32_t)x + (uint32_t)y)); break;
-    case NN_OP_SUB: BIN_LOOP(int32_t, (int32_t)((uint32_t)x - (uint32_t)y)); break;
-    case NN_OP_MUL: BIN_LOOP(int32_t, (int32_t)((uint32_t)x * (uint32_t)y)); break;
-    case NN_OP_DIV: BIN_LOOP(int32_t, (int32_t)idiv(x, y, g)); break;
-    case NN_OP_MAXIMUM: BIN_LOOP(int32_t, x > y ? x : y); break;
-    case NN_OP_MINIMUM: BIN_LOOP(int32_t, x < y ? x : y); break;
+    case NN_OP_ADD: BIN_LOOP(int32_t, (int32_t)((uint32_t)x + (uint32_t)y), 0, rows); break;
+    case NN_OP_SUB: BIN_LOOP(int32_t, (int32_t)((uint32_t)x - (uint32_t)y), 0, rows); break;
+    case NN_OP_MUL: BIN_LOOP(int32_t, (int32_t)((uint32_t)x * (uint32_t)y), 0, rows); break;
+    case NN_OP_DIV: BIN_LOOP(int32_t, (int32_t)idiv(x, y, g), 0, rows); break;
+    case NN_OP_MAXIMUM: BIN_LOOP(int32_t, x > y ? x : y, 0, rows); break;
+    case NN_OP_MINIMUM: BIN_LOOP(int32_t, x < y ? x : y, 0, rows); break;
     default: break;
     }
 }
