@@ -1,5 +1,5 @@
 /* nn/kernels/x86/avx2/conv_avx2.c — AVX2+FMA instantiation of the x86 conv / FC fast paths
- * (x86/conv_x86.inc): 8 lanes, microkernels 8x8, 6x16, 4x24, 3x32 (rows x output channels). */
+ * (nn/kernels/conv_simd.inc): 8 lanes, microkernels 8x8, 6x16, 4x24, 3x32 (rows x output channels). */
 #include <immintrin.h>
 
 static inline __m256i kx_avx2_mask(int n) {
@@ -24,4 +24,4 @@ static inline __m256i kx_avx2_mask(int n) {
 #define MR_NV3 4
 #define MR_NV4 3
 
-#include "nn/kernels/x86/conv_x86.inc"
+#include "nn/kernels/conv_simd.inc"

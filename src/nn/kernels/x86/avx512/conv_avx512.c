@@ -1,5 +1,5 @@
 /* nn/kernels/x86/avx512/conv_avx512.c — AVX-512F instantiation of the x86 conv / FC fast paths
- * (x86/conv_x86.inc): 16 lanes, microkernels 12x16, 14x32, 8x48, 6x64 (rows x output channels). */
+ * (nn/kernels/conv_simd.inc): 16 lanes, microkernels 12x16, 14x32, 8x48, 6x64 (rows x output channels). */
 #include <immintrin.h>
 
 #define KX_ISA avx512
@@ -21,4 +21,4 @@
 #define MR_NV3 8
 #define MR_NV4 6
 
-#include "nn/kernels/x86/conv_x86.inc"
+#include "nn/kernels/conv_simd.inc"
