@@ -413,6 +413,62 @@ int nn_pass_fold_pad_into_conv(nn_graph *g) {
     return changes;
 }
 
+/* ------------------------------------------------------------------ PReLU pattern */
+
+static int is_clamp_of(const nn_graph *g, const pass_info *pi, int t, float lo, float hi, int *x) {
+    int p = pi->prod[t];
+    if (p < 0 || pi->uses[t] != 1 || pi->is_out[t]) return 0;
+    const nn_node *c = &g->nodes[p];
+    if (c->type != NN_OP_CLAMP || c->n_in != 1 || c->attr.act_min != lo || c->attr.act_max != hi) return 0;
+    *x = c->in[0];
+    return 1;
+}
+
+/* max(x, 0) + k * min(x, 0) (TF.js / Keras PReLU written out) -> PRELU(x, k), k a constant */
+int nn_pass_fuse_prelu(nn_graph *g) {
+    pass_info pi;
+    if (info_build(g, &pi)) return -1;
+    int changes = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *a = &g->nodes[i];
+        if (is_dead(a) || a->type != NN_OP_ADD || a->n_in != 2 || a->attr.act_min != -INFINITY || a->attr.act_max != INFINITY)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            int xp, xn, m = pi.prod[a->in[1 - side]];
+            if (!is_clamp_of(g, &pi, a->in[side], 0.0f, INFINITY, &xp)) continue;
+            if (m < 0 || pi.uses[a->in[1 - side]] != 1 || pi.is_out[a->in[1 - side]]) continue;
+            nn_node *mul = &g->nodes[m];
+            if (mul->type != NN_OP_MUL || mul->n_in != 2 || mul->attr.act_min != -INFINITY || mul->attr.act_max != INFINITY)
+                continue;
+            int k = -1;
+            if (is_clamp_of(g, &pi, mul->in[0], -INFINITY, 0.0f, &xn)) k = mul->in[1];
+            else if (is_clamp_of(g, &pi, mul->in[1], -INFINITY, 0.0f, &xn)) k = mul->in[0];
+            if (k < 0 || xn != xp || !g->tensors[k].is_const || g->tensors[k].dtype != NN_F32) continue;
+            /* the slope must not change the output shape by broadcasting */
+            const nn_tensor *xt = &g->tensors[xp], *kt = &g->tensors[k];
+            if (kt->ndim > xt->ndim) continue;
+            int ok = 1;
+            for (int d = 0; d < kt->ndim && ok; d++) {
+                int64_t kd = kt->dims[kt->ndim - 1 - d], xd = xt->dims[xt->ndim - 1 - d];
+                ok = kd == 1 || kd == xd;
+            }
+            if (!ok) continue;
+            kill_node(&g->nodes[pi.prod[a->in[side]]]);
+            kill_node(&g->nodes[pi.prod[mul->in[0] == k ? mul->in[1] : mul->in[0]]]);
+            kill_node(mul);
+            a->type = NN_OP_PRELU;
+            a->in[0] = xp;
+            a->in[1] = k;
+            changes++;
+            info_free(&pi);
+            if (info_build(g, &pi)) return -1;
+            break;
+        }
+    }
+    info_free(&pi);
+    return changes;
+}
+
 /* ------------------------------------------------------------------ cleanup */
 
 static fs_status remove_dead(nn_graph *g) {
@@ -543,7 +599,7 @@ fs_status nn_pass_optimize(nn_graph *g) {
         if (a < 0 || b < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
         if (!a && !b) break;
     }
-    if (nn_pass_fuse_activations(g) < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
+    if (nn_pass_fuse_prelu(g) < 0 || nn_pass_fuse_activations(g) < 0) return fs_error(FS_ERR_NOMEM, "nn: out of memory in graph passes");
     return nn_pass_cleanup(g);
 }
 

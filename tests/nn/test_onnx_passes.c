@@ -158,3 +158,47 @@ TEST(merge_non_inverse_transposes) {
             for (int c = 0; c < 4; c++) CHECK(yv[(a * 4 + c) * 3 + b] == xv[(a * 3 + b) * 4 + c]);
     nn_graph_free(g);
 }
+
+/* max(x,0) + k*min(x,0) -> PRELU(x, k): same values, one node */
+static nn_graph *build_prelu(void) {
+    rng = 11;
+    nn_graph *g = nn_graph_new();
+    int64_t xd[4] = {1, 2, 3, 5}, kd = 5;
+    int x = nn_graph_add_tensor(g, "x", NN_F32, 4, xd);
+    int k = cnst(g, "k", 1, &kd);
+    int p = tens(g, "p", 4), q = tens(g, "q", 4), m = tens(g, "m", 4), y = tens(g, "y", 4);
+    int n = node(g, NN_OP_CLAMP, 1, &x, p);
+    g->nodes[n].attr.act_min = 0.0f;
+    n = node(g, NN_OP_CLAMP, 1, &x, q);
+    g->nodes[n].attr.act_max = 0.0f;
+    int in1[2] = {k, q}, in2[2] = {p, m};
+    node(g, NN_OP_MUL, 2, in1, m);
+    node(g, NN_OP_ADD, 2, in2, y);
+    g->inputs = malloc(sizeof(int)); g->inputs[0] = x; g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int)); g->outputs[0] = y; g->n_outputs = 1;
+    return g;
+}
+
+TEST(prelu_pattern) {
+    nn_graph *a = build_prelu(), *b = build_prelu();
+    CHECK(nn_pass_optimize(b) == FS_OK);
+    CHECK(b->n_nodes == 1 && b->nodes[0].type == NN_OP_PRELU);
+    CHECK(!strcmp(b->tensors[b->outputs[0]].name, "y"));
+    float out[2][30];
+    nn_graph *gs[2] = {a, b};
+    for (int v = 0; v < 2; v++) {
+        CHECK_MSG(nn_graph_plan(gs[v]) == FS_OK, "%s", fs_last_error());
+        float *x = gs[v]->tensors[gs[v]->inputs[0]].data;
+        for (int i = 0; i < 30; i++) x[i] = (float)(i - 15) * 0.37f;
+        CHECK(nn_graph_run(gs[v]) == FS_OK);
+        memcpy(out[v], gs[v]->tensors[gs[v]->outputs[0]].data, sizeof out[v]);
+    }
+    int neg_scaled = 0;
+    for (int i = 0; i < 30; i++) {
+        CHECK_NEAR(out[1][i], out[0][i], 1e-6);
+        neg_scaled += i < 15 && out[0][i] != (float)(i - 15) * 0.37f;
+    }
+    CHECK(neg_scaled > 10);
+    nn_graph_free(a);
+    nn_graph_free(b);
+}

@@ -120,7 +120,9 @@ TEST(mobileface_structure) {
     CHECK_MSG(st == FS_OK, "%s", fs_last_error());
     CHECK(g->n_outputs == 1 && !strcmp(g->tensors[g->outputs[0]].name, "batchnorm0/add_1"));
     CHECK(g->tensors[g->outputs[0]].dims[1] == 256);
-    /* the 13 explicit Pads become conv padding */
+    /* max(x,0) + gamma*min(x,0) -> PRELU (13 of them); the 13 explicit Pads become conv padding */
+    CHECK_MSG(nn_graph_count_op(g, NN_OP_PRELU) == 13, "%d prelu", nn_graph_count_op(g, NN_OP_PRELU));
+    CHECK(nn_graph_count_op(g, NN_OP_CLAMP) == 0);
     CHECK(nn_graph_count_op(g, NN_OP_PAD) == 0);
     CHECK(nn_graph_count_op(g, NN_OP_CONV2D) == 17);
     /* conv1: HWIO [3][3][3][32] float32 -> OHWI; HWIO[1][2][0][5] = -0.03017059527337551 (numpy) */
