@@ -4,7 +4,8 @@
  * Arena layout: greedy first-fit in node order. Inputs are placed first; before node i runs, its
  * outputs get the lowest free gap that fits; after it, every buffer whose last reader is <= i is
  * released. Graph inputs, outputs and kept tensors are never released. Reshape-like ops (Reshape, Squeeze,
- * Unsqueeze, Flatten, Identity) alias their input's buffer instead of copying.
+ * Unsqueeze, Flatten, Identity) alias their input's buffer instead of copying, and element-wise ops
+ * write in place over a same-shape input whose buffer dies with them.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -233,6 +234,49 @@ static int is_alias_op(nn_op_type t) {
            t == NN_OP_IDENTITY;
 }
 
+/* Element-wise ops whose output may overwrite an input of the same shape (each output element
+ * depends on the input element at the same index only, read before it is written). */
+static int is_inplace_op(nn_op_type t) {
+    switch (t) {
+    case NN_OP_ADD: case NN_OP_SUB: case NN_OP_MUL: case NN_OP_DIV: case NN_OP_MAXIMUM: case NN_OP_MINIMUM:
+    case NN_OP_POW: case NN_OP_PRELU: case NN_OP_CLAMP: case NN_OP_LEAKY_RELU: case NN_OP_SIGMOID:
+    case NN_OP_TANH: case NN_OP_EXP: case NN_OP_LOG: case NN_OP_SQRT: case NN_OP_RSQRT: case NN_OP_ABS:
+    case NN_OP_NEG: case NN_OP_HARD_SWISH: case NN_OP_ELU: case NN_OP_FLOOR: case NN_OP_CEIL:
+    case NN_OP_RECIPROCAL: case NN_OP_SOFTPLUS: case NN_OP_HARD_SIGMOID: case NN_OP_SIN: case NN_OP_COS:
+    case NN_OP_ERF: case NN_OP_SIGN:
+        return 1;
+    default: return 0;
+    }
+}
+
+static int same_shape(const nn_tensor *a, const nn_tensor *b) {
+    if (a->ndim != b->ndim || a->dtype != b->dtype) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dims[d] != b->dims[d]) return 0;
+    return 1;
+}
+
+/* In-place: node i's output takes the buffer of an input whose buffer dies at node i. */
+static void plan_inplace(nn_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *n = &g->nodes[i];
+        if (n->folded || !is_inplace_op(n->type) || n->n_out != 1) continue;
+        nn_tensor *y = &g->tensors[n->out[0]];
+        if (y->alias_of >= 0 || y->dtype != NN_F32) continue;
+        for (int k = 0; k < n->n_in && k < 2; k++) {
+            int t = n->in[k];
+            if (t < 0 || g->tensors[t].is_const || !same_shape(&g->tensors[t], y)) continue;
+            int r = root_of(g, t);
+            if (g->tensors[r].last_use != i || g->tensors[r].keep) continue;
+            int other = n->n_in > 1 ? n->in[1 - k] : -1; /* the other operand must not share it */
+            if (other >= 0 && !g->tensors[other].is_const && root_of(g, other) == r) continue;
+            y->alias_of = t;
+            if (y->last_use > g->tensors[r].last_use) g->tensors[r].last_use = y->last_use;
+            break;
+        }
+    }
+}
+
 static void lifetimes(nn_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         nn_node *n = &g->nodes[i];
@@ -255,6 +299,7 @@ static void lifetimes(nn_graph *g) {
         nn_tensor *r = &g->tensors[root_of(g, i)];
         if (t->last_use > r->last_use) r->last_use = t->last_use;
     }
+    plan_inplace(g);
 }
 
 typedef struct { size_t off, size; int t; } live_block;

@@ -873,3 +873,24 @@ TEST(binary_threaded_equals_single_thread) {
     }
     free(single);
 }
+
+TEST(inplace_only_when_the_input_dies) {
+    /* a = exp(x); b = neg(a); c = a + b (= 0): b must not overwrite a; d = sigmoid(c) may reuse c */
+    nn_graph *g = nn_graph_new();
+    int64_t d[2] = {7, 9};
+    int x = add_input(g, "x", 2, d);
+    int a = nn_graph_add_tensor(g, "a", NN_F32, 0, NULL), b = nn_graph_add_tensor(g, "b", NN_F32, 0, NULL);
+    int c = nn_graph_add_tensor(g, "c", NN_F32, 0, NULL), y = add_out(g, "y");
+    nn_graph_add_node(g, NN_OP_EXP, "exp", 1, &x, 1, &a);
+    nn_graph_add_node(g, NN_OP_NEG, "neg", 1, &a, 1, &b);
+    int ab[2] = {a, b};
+    nn_graph_add_node(g, NN_OP_ADD, "add", 2, ab, 1, &c);
+    nn_graph_add_node(g, NN_OP_SIGMOID, "sig", 1, &c, 1, &y);
+    PLAN_RUN(g);
+    CHECK(g->tensors[b].data != g->tensors[a].data);      /* a is still needed by add */
+    CHECK(g->tensors[x].data != g->tensors[a].data);      /* graph inputs stay intact */
+    CHECK(g->tensors[y].data == g->tensors[c].data);      /* c dies at sig: in place */
+    const float *Y = g->tensors[y].data;
+    for (int i = 0; i < 63; i++) CHECK(Y[i] == 0.5f);
+    nn_graph_free(g);
+}
