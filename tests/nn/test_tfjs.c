@@ -255,3 +255,52 @@ TEST(shared_shard_too_short) {
     CHECK(st == FS_ERR_FORMAT);
     CHECK(strstr(fs_last_error(), "shard too short") != NULL);
 }
+
+/* x[1,2,2,1] -> ResizeNearestNeighbor 4x4 -> Square -> FusedBatchNormV3 -> Transpose -> Squeeze -> ExpandDims */
+static const char *OPS =
+    "{\"modelTopology\":{\"node\":["
+    "{\"name\":\"x\",\"op\":\"Placeholder\",\"attr\":{\"shape\":{\"shape\":{\"dim\":[{\"size\":\"1\"},{\"size\":\"2\"},{\"size\":\"2\"},{\"size\":\"1\"}]}}}},"
+    "{\"name\":\"size\",\"op\":\"Const\"},{\"name\":\"sc\",\"op\":\"Const\"},{\"name\":\"of\",\"op\":\"Const\"},"
+    "{\"name\":\"mu\",\"op\":\"Const\"},{\"name\":\"var\",\"op\":\"Const\"},{\"name\":\"perm\",\"op\":\"Const\"},{\"name\":\"dim\",\"op\":\"Const\"},"
+    "{\"name\":\"r\",\"op\":\"ResizeNearestNeighbor\",\"input\":[\"x\",\"size\"],\"attr\":{\"align_corners\":{\"b\":false},\"half_pixel_centers\":{\"b\":false}}},"
+    "{\"name\":\"q\",\"op\":\"Square\",\"input\":[\"r\"]},"
+    "{\"name\":\"bn\",\"op\":\"FusedBatchNormV3\",\"input\":[\"q\",\"sc\",\"of\",\"mu\",\"var\"],\"attr\":{\"epsilon\":{\"f\":1.0},\"is_training\":{\"b\":false}}},"
+    "{\"name\":\"t\",\"op\":\"Transpose\",\"input\":[\"bn\",\"perm\"]},"
+    "{\"name\":\"s\",\"op\":\"Squeeze\",\"input\":[\"t\"],\"attr\":{\"squeeze_dims\":{\"list\":{\"i\":[\"1\"]}}}},"
+    "{\"name\":\"y\",\"op\":\"ExpandDims\",\"input\":[\"s\",\"dim\"]}"
+    "]},\"weightsManifest\":[{\"paths\":[\"tiny.bin\"],\"weights\":["
+    "{\"name\":\"size\",\"shape\":[2],\"dtype\":\"int32\"},{\"name\":\"sc\",\"shape\":[1],\"dtype\":\"float32\"},"
+    "{\"name\":\"of\",\"shape\":[1],\"dtype\":\"float32\"},{\"name\":\"mu\",\"shape\":[1],\"dtype\":\"float32\"},"
+    "{\"name\":\"var\",\"shape\":[1],\"dtype\":\"float32\"},{\"name\":\"perm\",\"shape\":[4],\"dtype\":\"int32\"},"
+    "{\"name\":\"dim\",\"shape\":[],\"dtype\":\"int32\"}]}]}";
+
+TEST(tiny_more_ops_run) {
+    uint8_t bin[64];
+    size_t n = 0;
+    int32_t size[2] = {4, 4}, perm[4] = {0, 3, 1, 2}, dim = -1;
+    float sc = 2.0f, of = 1.0f, mu = 0.5f, var = 3.0f;
+    memcpy(bin + n, size, 8); n += 8;
+    memcpy(bin + n, &sc, 4); n += 4;
+    memcpy(bin + n, &of, 4); n += 4;
+    memcpy(bin + n, &mu, 4); n += 4;
+    memcpy(bin + n, &var, 4); n += 4;
+    memcpy(bin + n, perm, 16); n += 16;
+    memcpy(bin + n, &dim, 4); n += 4;
+    nn_graph *g;
+    CHECK_MSG(load_json(OPS, bin, n, &g) == FS_OK, "%s", fs_last_error());
+    CHECK(g->n_outputs == 1);
+    const nn_tensor *y = &g->tensors[g->outputs[0]];
+    CHECK(y->ndim == 4 && y->dims[0] == 1 && y->dims[1] == 4 && y->dims[2] == 4 && y->dims[3] == 1);
+    CHECK_MSG(nn_graph_plan(g) == FS_OK, "%s", fs_last_error());
+    float *x = g->tensors[g->inputs[0]].data;
+    x[0] = 1; x[1] = 2; x[2] = 3; x[3] = 4;
+    CHECK_MSG(nn_graph_run(g) == FS_OK, "%s", fs_last_error());
+    const float *o = g->tensors[g->outputs[0]].data;
+    /* nearest (asymmetric, floor) 2x: o[i][j] = x[i/2][j/2]^2 * 1 + 0.5  (k = 2/sqrt(3+1) = 1) */
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            float v = x[(i / 2) * 2 + j / 2];
+            CHECK_NEAR(o[i * 4 + j], v * v + 0.5f, 1e-6);
+        }
+    nn_graph_free(g);
+}

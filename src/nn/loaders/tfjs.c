@@ -630,6 +630,150 @@ static fs_status op_identity(tj_ctx *cx) {
     return ld_names_put(&cx->names, cx->nname, strlen(cx->nname), x) ? FS_ERR_NOMEM : FS_OK;
 }
 
+/* ResizeBilinear / ResizeNearestNeighbor: x NHWC, size = const int32 [2] (H, W) */
+static fs_status op_resize(tj_ctx *cx, int bilinear) {
+    int x = in_t(cx, 0), sz = in_t(cx, 1);
+    if (x < 0 || sz < 0) return FS_ERR_FORMAT;
+    int64_t hw[2];
+    if (const_ints(cx, sz, "size", hw, 2) != 2) return node_fail(cx, FS_ERR_UNSUPPORTED, "size must be a constant [H, W]");
+    if (hw[0] < 1 || hw[1] < 1 || hw[0] > (1 << 20) || hw[1] > (1 << 20)) return node_fail(cx, FS_ERR_FORMAT, "size %lldx%lld", (long long)hw[0], (long long)hw[1]);
+    if (T(cx, x)->ndim != 4) return node_fail(cx, FS_ERR_FORMAT, "input has rank %d", T(cx, x)->ndim);
+    int ac = attr_b(cx, "align_corners", 0), hp = attr_b(cx, "half_pixel_centers", 0);
+    if (ac && hp) return node_fail(cx, FS_ERR_FORMAT, "align_corners and half_pixel_centers together");
+    int64_t d[4] = {T(cx, x)->dims[0], hw[0], hw[1], T(cx, x)->dims[3]};
+    int y = out_t(cx, NN_F32, 4, d);
+    int in[2] = {x, sz};
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_RESIZE, 2, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->resize_mode = bilinear ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+    if (bilinear) {
+        /* TF: align_corners -> (in-1)/(out-1); half_pixel_centers -> ONNX half_pixel; else asymmetric */
+        a->coord_mode = ac ? NN_COORD_ALIGN_CORNERS : hp ? NN_COORD_HALF_PIXEL : NN_COORD_ASYMMETRIC;
+    } else {
+        /* TF nearest: align_corners rounds half up; half_pixel_centers floors (x+0.5)*scale; else floors x*scale */
+        a->coord_mode = ac ? NN_COORD_ALIGN_CORNERS : hp ? NN_COORD_TF_HALF_PIXEL_FOR_NN : NN_COORD_ASYMMETRIC;
+        a->nearest_mode = ac ? NN_NEAREST_ROUND_PREFER_CEIL : NN_NEAREST_FLOOR;
+    }
+    return FS_OK;
+}
+
+/* FusedBatchNorm(V3) in inference: y = x * k + (offset - mean * k), k = scale / sqrt(var + eps) */
+static fs_status op_fused_batchnorm(tj_ctx *cx) {
+    if (attr_b(cx, "is_training", 0)) return node_fail(cx, FS_ERR_UNSUPPORTED, "is_training true is not supported");
+    char fmt[16];
+    attr_s(cx, "data_format", fmt, sizeof fmt);
+    if (fmt[0] && strcmp(fmt, "NHWC")) return node_fail(cx, FS_ERR_UNSUPPORTED, "data_format '%s' is not supported", fmt);
+    double eps = attr_f(cx, "epsilon", 0.001);
+    int x = in_t(cx, 0), t[4];
+    if (x < 0) return FS_ERR_FORMAT;
+    const float *p[4];
+    for (int i = 0; i < 4; i++) {
+        if ((t[i] = in_t(cx, 1 + i)) < 0) return FS_ERR_FORMAT;
+        if (!(p[i] = const_f32(cx, t[i], "batch norm parameters"))) return FS_ERR_UNSUPPORTED;
+    }
+    int64_t C = nn_tensor_numel(T(cx, t[0]));
+    for (int i = 1; i < 4; i++)
+        if (nn_tensor_numel(T(cx, t[i])) != C) return node_fail(cx, FS_ERR_FORMAT, "parameter sizes differ");
+    int r = T(cx, x)->ndim;
+    if (C < 1 || r < 1 || (T(cx, x)->dims[r - 1] >= 0 && T(cx, x)->dims[r - 1] != C))
+        return node_fail(cx, FS_ERR_FORMAT, "%lld parameters for %lld channels", (long long)C, (long long)T(cx, x)->dims[r - 1]);
+    int kt = new_tensor(cx, "bn_scale", NN_F32, 1, &C), bt = new_tensor(cx, "bn_shift", NN_F32, 1, &C);
+    float *k = kt < 0 ? NULL : nn_graph_alloc_const(cx->g, kt), *b = bt < 0 ? NULL : nn_graph_alloc_const(cx->g, bt);
+    if (!k || !b) return FS_ERR_NOMEM;
+    for (int i = 0; i < 4; i++) p[i] = T(cx, t[i])->data;
+    for (int64_t c = 0; c < C; c++) {
+        k[c] = (float)(p[0][c] / sqrt((double)p[3][c] + eps));
+        b[c] = p[1][c] - p[2][c] * k[c];
+    }
+    int64_t d[NN_MAX_DIMS];
+    memcpy(d, T(cx, x)->dims, sizeof d);
+    int mid = new_tensor(cx, "bn_mul", NN_F32, r, d);
+    int in1[2] = {x, kt};
+    if (mid < 0 || emit(cx, NN_OP_MUL, 2, in1, 1, &mid) < 0) return FS_ERR_NOMEM;
+    int y = out_t(cx, NN_F32, r, d);
+    int in2[2] = {mid, bt};
+    return y < 0 || emit(cx, NN_OP_ADD, 2, in2, 1, &y) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* Squeeze (squeeze_dims attr) and ExpandDims (const dim input) */
+static fs_status op_squeeze(tj_ctx *cx, int expand) {
+    int x = in_t(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    int64_t ax[NN_MAX_DIMS];
+    int n;
+    int r = T(cx, x)->ndim;
+    if (expand) {
+        int t = in_t(cx, 1);
+        if (t < 0) return FS_ERR_FORMAT;
+        if ((n = const_ints(cx, t, "dim", ax, 1)) != 1) return FS_ERR_UNSUPPORTED;
+        if (ax[0] < -(r + 1) || ax[0] > r) return node_fail(cx, FS_ERR_FORMAT, "dim %lld out of range", (long long)ax[0]);
+        if (ax[0] < 0) ax[0] += r + 1;
+    } else {
+        n = attr_ints(cx, "squeeze_dims", ax, NN_MAX_DIMS);
+        if (n < 0) return node_fail(cx, FS_ERR_UNSUPPORTED, "too many squeeze_dims");
+        if (!n) return node_fail(cx, FS_ERR_UNSUPPORTED, "Squeeze without squeeze_dims is not supported");
+        for (int i = 0; i < n; i++) {
+            if (ax[i] < -r || ax[i] >= r) return node_fail(cx, FS_ERR_FORMAT, "axis %lld out of range", (long long)ax[i]);
+            if (ax[i] < 0) ax[i] += r;
+        }
+    }
+    int ro = expand ? r + 1 : r - n, flag[NN_MAX_DIMS + 1] = {0};
+    if (ro < 0 || ro > NN_MAX_DIMS) return node_fail(cx, FS_ERR_UNSUPPORTED, "output rank %d", ro);
+    for (int i = 0; i < n; i++) {
+        if (flag[ax[i]]) return node_fail(cx, FS_ERR_FORMAT, "axis repeated");
+        flag[ax[i]] = 1;
+    }
+    int64_t d[NN_MAX_DIMS];
+    if (expand) {
+        for (int i = 0, k = 0; i < ro; i++) d[i] = flag[i] ? 1 : T(cx, x)->dims[k++];
+    } else {
+        for (int i = 0, k = 0; i < r; i++) {
+            if (flag[i] && T(cx, x)->dims[i] >= 0 && T(cx, x)->dims[i] != 1)
+                return node_fail(cx, FS_ERR_FORMAT, "cannot squeeze dim %d of size %lld", i, (long long)T(cx, x)->dims[i]);
+            if (!flag[i]) d[k++] = T(cx, x)->dims[i];
+        }
+    }
+    int y = out_t(cx, T(cx, x)->dtype, ro, d);
+    int ni = y < 0 ? -1 : emit(cx, expand ? NN_OP_UNSQUEEZE : NN_OP_SQUEEZE, 1, &x, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    for (int i = 0; i < n; i++) cx->g->nodes[ni].attr.axes[i] = (int)ax[i];
+    cx->g->nodes[ni].attr.n_axes = n;
+    return FS_OK;
+}
+
+static fs_status op_transpose(tj_ctx *cx) {
+    int x = in_t(cx, 0), p = in_t(cx, 1);
+    if (x < 0 || p < 0) return FS_ERR_FORMAT;
+    int64_t pv[NN_MAX_DIMS];
+    int r = T(cx, x)->ndim, n = const_ints(cx, p, "perm", pv, NN_MAX_DIMS);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    if (n != r) return node_fail(cx, FS_ERR_FORMAT, "perm has %d values for rank %d", n, r);
+    int seen = 0;
+    int64_t d[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) {
+        if (pv[i] < 0 || pv[i] >= r || (seen >> pv[i] & 1)) return node_fail(cx, FS_ERR_FORMAT, "perm is not a permutation");
+        seen |= 1 << pv[i];
+        d[i] = T(cx, x)->dims[pv[i]];
+    }
+    int y = out_t(cx, T(cx, x)->dtype, r, d);
+    int ni = y < 0 ? -1 : emit(cx, NN_OP_TRANSPOSE, 1, &x, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    for (int i = 0; i < r; i++) cx->g->nodes[ni].attr.perm[i] = (int)pv[i];
+    return FS_OK;
+}
+
+/* Square: x * x */
+static fs_status op_square(tj_ctx *cx) {
+    int x = in_t(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    int64_t d[NN_MAX_DIMS];
+    memcpy(d, T(cx, x)->dims, sizeof d);
+    int y = out_t(cx, T(cx, x)->dtype, T(cx, x)->ndim, d);
+    int in[2] = {x, x};
+    return y < 0 || emit(cx, NN_OP_MUL, 2, in, 1, &y) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
 /* ------------------------------------------------------------------ weights */
 
 static int tf_dtype(const char *s) {
@@ -807,7 +951,21 @@ static fs_status convert_node(tj_ctx *cx) {
     if (IS("MirrorPad")) return op_pad(cx, 0, 1);
     if (IS("Reshape")) return op_reshape(cx);
     if (IS("ConcatV2")) return op_concat(cx);
-    if (IS("Identity") || IS("StopGradient") || IS("NoOp")) return op_identity(cx);
+    if (IS("Identity") || IS("StopGradient")) return op_identity(cx);
+    if (IS("ResizeBilinear")) return op_resize(cx, 1);
+    if (IS("ResizeNearestNeighbor")) return op_resize(cx, 0);
+    if (IS("FusedBatchNorm") || IS("FusedBatchNormV2") || IS("FusedBatchNormV3")) return op_fused_batchnorm(cx);
+    if (IS("Squeeze")) return op_squeeze(cx, 0);
+    if (IS("ExpandDims")) return op_squeeze(cx, 1);
+    if (IS("Transpose")) return op_transpose(cx);
+    if (IS("Square")) return op_square(cx);
+    if (IS("Neg")) return op_unary(cx, NN_OP_NEG, 0, 0);
+    if (IS("Abs")) return op_unary(cx, NN_OP_ABS, 0, 0);
+    if (IS("Log")) return op_unary(cx, NN_OP_LOG, 0, 0);
+    if (IS("Floor")) return op_unary(cx, NN_OP_FLOOR, 0, 0);
+    if (IS("Ceil")) return op_unary(cx, NN_OP_CEIL, 0, 0);
+    if (IS("Softplus")) return op_unary(cx, NN_OP_SOFTPLUS, 0, 0);
+    if (IS("Reciprocal")) return op_unary(cx, NN_OP_RECIPROCAL, 0, 0);
 #undef IS
     return node_fail(cx, FS_ERR_UNSUPPORTED, "unsupported op '%s'", op);
 }
