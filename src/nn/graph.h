@@ -224,6 +224,8 @@ int       nn_graph_add_const(nn_graph *g, const char *name, nn_dtype dt, int ndi
  * dims, folds constants, resolves auto_pad, picks kernels and lays out one activation arena; it may
  * be called again after input dims or keep flags change. nn_graph_run allocates nothing. */
 fs_status nn_graph_plan(nn_graph *g);
+/* Shape inference and attribute checks only (no arena, no kernels): for load-time validation. */
+fs_status nn_graph_check(nn_graph *g);
 void      nn_graph_unplan(nn_graph *g);
 fs_status nn_graph_run(nn_graph *g);
 /* Sets the dims of graph input i (by index into g->inputs) for the next plan. */

@@ -78,6 +78,14 @@ static fs_status finish(nn_graph *g, fs_status st, fs_model **out) {
         nn_graph_free(g);
         return fs_error(FS_ERR_FORMAT, "model has no inputs or no outputs");
     }
+    /* with static input dims, refuse unsupported attributes / bad shapes now rather than at the
+     * first run (dynamic models are checked when their dims are set) */
+    int dynamic = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const nn_tensor *t = &g->tensors[g->inputs[i]];
+        for (int d = 0; d < t->ndim; d++) dynamic |= t->dims[d] < 0;
+    }
+    if (!dynamic && (st = nn_graph_check(g))) { nn_graph_free(g); return st; }
     fs_model *m = calloc(1, sizeof *m);
     if (!m) { nn_graph_free(g); return fs_error(FS_ERR_NOMEM, "out of memory"); }
     m->g = g;

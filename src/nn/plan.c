@@ -380,6 +380,15 @@ static fs_status layout(nn_graph *g) {
     return FS_OK;
 }
 
+fs_status nn_graph_check(nn_graph *g) {
+    nn_graph_unplan(g);
+    save_decl(g);
+    fs_status st = reset_tensors(g);
+    if (!st) st = infer_all(g);
+    nn_graph_unplan(g);
+    return st;
+}
+
 fs_status nn_graph_plan(nn_graph *g) {
     nn_graph_unplan(g);
     save_decl(g);

@@ -318,13 +318,24 @@ static fs_status load_tensor(tf_ctx *c, int ti, const fb_table *tt) {
         uint64_t inner = 1;
         for (int d = qdim + 1; d < (int)nd; d++) inner *= (uint64_t)dims[d];
         float *o = dst;
-        for (uint64_t i = 0; i < numel; i++) {
-            uint32_t ch = nsc == 1 ? 0 : (uint32_t)((i / inner) % nsc);
+        for (uint32_t ch = 0; ch < nsc; ch++) { /* per channel: a run of `inner` values every nsc*inner */
             uint32_t su = rd_u32(f->b + scv + 4 * (uint64_t)ch);
             float scale;
             memcpy(&scale, &su, 4);
             int64_t zp = nzp ? (int64_t)rd_u64(f->b + zpv + 8 * (uint64_t)(nzp == 1 ? 0 : ch)) : 0;
-            o[i] = scale * (float)(raw_elem(src, type, i) - (double)zp);
+            uint64_t step = nsc == 1 ? numel : inner, stride = nsc == 1 ? numel : inner * nsc;
+            for (uint64_t base = (uint64_t)ch * step; base < numel; base += stride)
+                for (uint64_t i = base; i < base + step && i < numel; i++) {
+                    int64_t q;
+                    switch (type) {
+                    case TF_UINT8: q = src[i]; break;
+                    case TF_INT8: q = (int8_t)src[i]; break;
+                    case TF_INT16: q = (int16_t)rd_u16(src + 2 * i); break;
+                    case TF_INT32: q = (int32_t)rd_u32(src + 4 * i); break;
+                    default: q = (int64_t)rd_u64(src + 8 * i); break;
+                    }
+                    o[i] = scale * (float)(q - zp);
+                }
         }
         return FS_OK;
     }
