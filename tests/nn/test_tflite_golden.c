@@ -160,3 +160,59 @@ TEST(mobilefacenet_golden_embeddings) {
     }
     fs_model_free(m);
 }
+
+TEST(batch_dim_can_change) {
+    /* MobileFaceNet is stored with batch 2; MobileNetV2 with batch 1: run them as 1 and 2 */
+    fs_model *m = load_shared("models/mobilefacenet/MobileFaceNet.tflite");
+    if (!m) SKIP("no ../shared MobileFaceNet");
+    int64_t d1[4] = {1, 112, 112, 3};
+    CHECK(fs_model_set_input_shape(m, 0, 4, d1) == FS_OK);
+    size_t n, len;
+    float *x = fs_model_input(m, 0, &n);
+    CHECK(x && n == 112 * 112 * 3);
+    unsigned char *rgb = fs_test_read_file(fs_test_shared("models/mobilefacenet/golden/grace_hopper_0_aligned112_rgb.u8"), &len);
+    CHECK(rgb && len == n);
+    for (size_t i = 0; i < n; i++) x[i] = ((float)rgb[i] - 127.5f) / 128.0f;
+    CHECK(fs_model_run(m) == FS_OK);
+    const float *y = fs_model_output(m, 0, &n);
+    CHECK(y && n == 192);
+    float *want = read_f32("models/mobilefacenet/golden/grace_hopper_0_embedding192.f32", 192);
+    CHECK(want);
+    double range, d = max_abs_diff(y, want, 192, &range);
+    CHECK(d <= 1e-4 * range);
+    free(want);
+    free(rgb);
+    fs_model_free(m);
+
+    m = load_shared(MNV2);
+    if (!m) SKIP("no ../shared MobileNetV2");
+    int64_t d2[4] = {2, 224, 224, 3};
+    CHECK(fs_model_set_input_shape(m, 0, 4, d2) == FS_OK);
+    CHECK(fs_model_keep_tensor(m, "#169") == FS_OK);
+    x = fs_model_input(m, 0, &n);
+    CHECK(x && n == 2 * 224 * 224 * 3);
+    const char *names[2] = {"cat", "grace_hopper"};
+    for (int k = 0; k < 2; k++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "models/mobilenet_v2_imagenet/golden/%s_224x224_rgb.u8", names[k]);
+        rgb = fs_test_read_file(fs_test_shared(rel), &len);
+        CHECK(rgb && len == 224 * 224 * 3);
+        mnv2_input(rgb, x + k * len);
+        free(rgb);
+    }
+    CHECK(fs_model_run(m) == FS_OK);
+    const float *f = fs_model_tensor(m, "#169", &n);
+    CHECK(f && n == 2 * 1280);
+    const float *p = fs_model_output(m, 0, &n);
+    CHECK(p && n == 2 * 1001);
+    CHECK(argmax(p, 1001) == 286 && argmax(p + 1001, 1001) == 653);
+    for (int k = 0; k < 2; k++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "models/mobilenet_v2_imagenet/golden/%s_feature1280.f32", names[k]);
+        want = read_f32(rel, 1280);
+        CHECK(want);
+        CHECK(max_abs_diff(f + 1280 * k, want, 1280, NULL) <= 1e-4);
+        free(want);
+    }
+    fs_model_free(m);
+}

@@ -556,10 +556,27 @@ static fs_status convert_op(tf_ctx *c, int code, const fb_table *opt, int *in, i
         memcpy(d, x->data, y->nbytes);
         return FS_OK; /* folded at load: no node */
     }
-    case OP_RESHAPE:
+    case OP_RESHAPE: {
+        /* target = the output's declared shape, except that a leading (batch) dim equal to the
+         * input's is copied from the input at plan time (0 in ONNX-style shape), so the model also
+         * runs with another batch size (fs_model_set_input_shape) */
         NEED(1);
-        NODE(NN_OP_RESHAPE, 1); /* target = the output's declared shape */
+        nn_tensor *x = T(c, in[0]), *y = T(c, out[0]);
+        if (y->ndim >= 1 && x->ndim >= 1 && y->dims[0] == x->dims[0] && y->dims[0] > 0) {
+            int64_t sd[1] = {y->ndim}, tv[NN_MAX_DIMS];
+            for (int d = 0; d < y->ndim; d++) tv[d] = d ? y->dims[d] : 0;
+            char nm[300];
+            snprintf(nm, sizeof nm, "%s/shape", y->name);
+            int st_ = nn_graph_add_const(g, nm, NN_I64, 1, sd, tv);
+            if (st_ < 0) return FS_ERR_NOMEM;
+            int rin[2] = {in[0], st_};
+            ni = add(c, NN_OP_RESHAPE, rin, 2, out, nout);
+            if (ni < 0) return FS_ERR_NOMEM;
+            return FS_OK;
+        }
+        NODE(NN_OP_RESHAPE, 1);
         return FS_OK;
+    }
     case OP_SQUEEZE: {
         NEED(1);
         NODE(NN_OP_SQUEEZE, 1);
