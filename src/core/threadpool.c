@@ -1,30 +1,41 @@
-/* core/threadpool.c — see threadpool.h. Between jobs a worker first spins for a short while
- * (POOL_SPIN_NS) watching the job generation, then sleeps on a condition variable.
- * Network layers are launched back to back (a MobileNetV2 run is ~60 jobs of 10-300 us), so the
- * spin saves a futex wake-up per worker per job. The caller waits for the workers by spinning and
- * then yielding, never sleeping (see fs_pool_run). */
+/* core/threadpool.c — see threadpool.h.
+ *
+ * A job is published as a 64-bit ticket = (generation << 32) | next task index. Threads claim tasks
+ * by compare-and-swap on the ticket, so a task of generation g can only be claimed while job g is
+ * current; the caller waits until every task has *finished* (not until every worker has checked
+ * in): a worker that is asleep or preempted when a job starts simply finds no task left when it
+ * gets to run, and never holds the caller up. Results do not depend on which thread runs a task.
+ *
+ * Between jobs a worker spins for a short while (POOL_SPIN_NS) watching the ticket, then sleeps on a
+ * condition variable. Network layers are launched back to back (a MobileNetV2 run is ~60 jobs of
+ * 10-300 us), so the spin saves a futex wake-up per worker per job. The caller waits for the tasks
+ * in flight by spinning, then yielding; it never sleeps (on a loaded machine a sleeping caller loses
+ * its CPU for a whole scheduler slice once woken). The spin loops use plain loads, no PAUSE: in a
+ * VM a PAUSE loop can exit to the hypervisor (pause-loop exiting) and get the vCPU descheduled
+ * (measured here: a 2-thread depthwise layer went from 0.08 ms to a 0.6 ms median). */
 #include "core/threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 struct fs_pool {
-    int n;                 /* threads incl. caller */
-    pthread_t *threads;    /* n-1 workers */
+    int n;                     /* threads incl. caller */
+    pthread_t *threads;        /* n-1 workers */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_ulong gen;      /* job generation (written under mu) */
     atomic_int stop;
-    atomic_int active;     /* workers still in the current job */
-    /* current job */
-    fs_pool_fn fn;
-    void *ctx;
-    int n_tasks;
-    atomic_int next;
+    atomic_int sleepers;       /* workers blocked (or about to block) on wake */
+    atomic_ullong ticket;      /* generation << 32 | next task */
+    atomic_int done;           /* tasks finished in the current job */
+    _Atomic(fs_pool_fn) fn;    /* current job (valid for the ticket's generation) */
+    _Atomic(void *) ctx;
+    atomic_int n_tasks;
+    unsigned gen;              /* caller side */
 };
 
 int fs_cpu_count(void) {
@@ -32,19 +43,6 @@ int fs_cpu_count(void) {
     return n < 1 ? 1 : (int)n;
 }
 
-static void pool_work(fs_pool *p, int thread) {
-    for (;;) {
-        int t = atomic_fetch_add(&p->next, 1);
-        if (t >= p->n_tasks) break;
-        p->fn(p->ctx, t, thread);
-    }
-}
-
-typedef struct { fs_pool *p; int id; } pool_arg;
-
-/* Spin budget before sleeping. A plain load loop, no PAUSE: in a VM a PAUSE loop can exit to the
- * hypervisor (pause-loop exiting) and the vCPU may be descheduled, which costs far more than it saves
- * (measured: a 2-thread depthwise layer went from 0.08 ms to a 0.6 ms median). */
 #define POOL_SPIN_NS 300000L
 
 static long pool_now_ns(void) {
@@ -53,43 +51,57 @@ static long pool_now_ns(void) {
     return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* Spins until *v != old (1) or the budget is spent (0). */
-static int pool_spin_ne(atomic_ulong *v, unsigned long old, atomic_int *stop) {
+static unsigned pool_gen(unsigned long long ticket) { return (unsigned)(ticket >> 32); }
+
+/* Runs tasks of generation g until none is left. */
+static void pool_work(fs_pool *p, int thread, unsigned g) {
+    for (;;) {
+        unsigned long long t = atomic_load(&p->ticket);
+        if (pool_gen(t) != g) return;
+        fs_pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        int n = atomic_load_explicit(&p->n_tasks, memory_order_relaxed);
+        int task = (int)(uint32_t)t;
+        if (task >= n) return;
+        /* success means job g was still current with this task unclaimed, so fn/ctx/n above were
+         * job g's (the caller rewrites them only after every task of g has finished) */
+        if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1)) continue;
+        fn(ctx, task, thread);
+        atomic_fetch_add(&p->done, 1);
+    }
+}
+
+/* Spins until the ticket's generation differs from seen (1) or the budget is spent (0). */
+static int pool_spin_new_job(fs_pool *p, unsigned seen) {
     long end = pool_now_ns() + POOL_SPIN_NS;
     for (;;) {
         for (int i = 0; i < 256; i++)
-            if (atomic_load_explicit(v, memory_order_acquire) != old || atomic_load(stop)) return 1;
+            if (pool_gen(atomic_load_explicit(&p->ticket, memory_order_relaxed)) != seen ||
+                atomic_load_explicit(&p->stop, memory_order_relaxed))
+                return 1;
         if (pool_now_ns() > end) return 0;
     }
 }
 
-/* Spins until *v == 0 (1) or the budget is spent (0). */
-static int pool_spin_zero(atomic_int *v) {
-    long end = pool_now_ns() + POOL_SPIN_NS;
-    for (;;) {
-        for (int i = 0; i < 256; i++)
-            if (atomic_load_explicit(v, memory_order_acquire) == 0) return 1;
-        if (pool_now_ns() > end) return 0;
-    }
-}
+typedef struct { fs_pool *p; int id; } pool_arg;
 
 static void *pool_main(void *arg) {
     fs_pool *p = ((pool_arg *)arg)->p;
     int id = ((pool_arg *)arg)->id;
     free(arg);
-    unsigned long seen = 0;
+    unsigned seen = 0;
     for (;;) {
-        pool_spin_ne(&p->gen, seen, &p->stop);
-        if (atomic_load(&p->gen) == seen) {
+        if (!pool_spin_new_job(p, seen)) {
             pthread_mutex_lock(&p->mu);
-            while (!atomic_load(&p->stop) && atomic_load(&p->gen) == seen)
+            atomic_fetch_add(&p->sleepers, 1);
+            while (!atomic_load(&p->stop) && pool_gen(atomic_load(&p->ticket)) == seen)
                 pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop)) return NULL;
-        seen = atomic_load(&p->gen);
-        pool_work(p, id);
-        atomic_fetch_sub(&p->active, 1); /* the caller spins on it (fs_pool_run) */
+        seen = pool_gen(atomic_load(&p->ticket));
+        pool_work(p, id, seen);
     }
 }
 
@@ -136,18 +148,22 @@ void fs_pool_run(fs_pool *p, int n_tasks, fs_pool_fn fn, void *ctx) {
         for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n_tasks = n_tasks;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->active, p->n - 1);
-    atomic_fetch_add(&p->gen, 1);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    pool_work(p, 0);
-    /* The caller never sleeps here: the wait is bounded by the tasks in flight, and on a loaded
-     * machine a sleeping caller loses its CPU for a whole scheduler slice once woken. Past the spin
-     * budget it yields, so a preempted worker sharing its core can finish. */
-    while (!pool_spin_zero(&p->active)) sched_yield();
+    /* every task of the previous job has finished, so no thread reads these now */
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
+    atomic_store(&p->done, 0);
+    unsigned g = ++p->gen;
+    atomic_store(&p->ticket, (unsigned long long)g << 32); /* publishes the job */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+    pool_work(p, 0, g);
+    long end = pool_now_ns() + POOL_SPIN_NS;
+    while (atomic_load(&p->done) < n_tasks) {
+        for (int i = 0; i < 256 && atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks; i++) {}
+        if (pool_now_ns() > end) sched_yield();
+    }
 }
