@@ -40,8 +40,9 @@ void fs_error_prefix(const char *fmt, ...) {
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, fs_err_buf, sizeof old);
-    size_t np = strnlen(pre, sizeof fs_err_buf - 1);
-    size_t no = strnlen(old, sizeof fs_err_buf - 1 - np);
+    size_t np = strlen(pre), no = strlen(old); /* both NUL-terminated above */
+    if (np > sizeof fs_err_buf - 1) np = sizeof fs_err_buf - 1;
+    if (no > sizeof fs_err_buf - 1 - np) no = sizeof fs_err_buf - 1 - np;
     memcpy(fs_err_buf, pre, np);
     memcpy(fs_err_buf + np, old, no);
     fs_err_buf[np + no] = 0;
