@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "facescore.h"
+#include "nn/loaders/tensorproto.h"
 #include "nn/model.h"
 
 static const char *dtype_name(int dt) {
@@ -148,7 +149,8 @@ static int usage_run(void) {
     fprintf(stderr, "usage: facescore model run FILE --input X.f32 [--output NAME|#N] --save Y.f32 [--threads N]\n"
                     "                           [--input-shape d0,d1,...]\n"
                     "  X.f32: raw little-endian float32 in the model's own input layout (ONNX NCHW,\n"
-                    "  TFLite/TF.js NHWC); the named output (default: the first) is saved the same way.\n"
+                    "  TFLite/TF.js NHWC), or X.pb: an ONNX TensorProto (its dims set the input shape);\n"
+                    "  the named output (default: the first) is saved as raw float32.\n"
                     "  One dynamic input dim is inferred from the file size; more need --input-shape.\n");
     return 2;
 }
@@ -179,6 +181,38 @@ static int model_run(int argc, char **argv) {
     size_t numel;
     if (outname && fs_model_keep_tensor(m, outname)) goto fail;
     if (fs_model_set_threads(m, threads)) goto fail;
+    size_t ilen = strlen(in);
+    if (ilen > 3 && !strcmp(in + ilen - 3, ".pb")) { /* ONNX TensorProto (test-case input_K.pb) */
+        f = fopen(in, "rb");
+        if (!f) { fprintf(stderr, "facescore: cannot open %s\n", in); goto out; }
+        fseek(f, 0, SEEK_END);
+        long psz = ftell(f);
+        rewind(f);
+        unsigned char *pb = psz > 0 ? malloc((size_t)psz) : NULL;
+        if (!pb || fread(pb, 1, (size_t)psz, f) != (size_t)psz) { free(pb); fprintf(stderr, "facescore: cannot read %s\n", in); goto out; }
+        fclose(f);
+        f = NULL;
+        nn_dtype dt;
+        int nd;
+        int64_t dims[NN_MAX_DIMS];
+        void *data = NULL;
+        size_t nbytes;
+        fs_status st = tp_load_file_buffer(pb, (size_t)psz, &dt, &nd, dims, &data, &nbytes);
+        free(pb);
+        if (st) goto fail;
+        if (dt != NN_F32) { free(data); fprintf(stderr, "facescore: %s is not a float tensor\n", in); goto out; }
+        if (shape == NULL && fs_model_set_input_shape(m, 0, nd, dims)) { free(data); goto fail; }
+        if (shape && fix_input_shape(m, shape, 0)) { free(data); goto out; }
+        float *x = fs_model_input(m, 0, &numel);
+        if (!x) { free(data); goto fail; }
+        if (numel * sizeof(float) != nbytes) {
+            free(data);
+            fprintf(stderr, "facescore: %s holds %zu bytes, the model input takes %zu\n", in, nbytes, numel * 4);
+            goto out;
+        }
+        memcpy(x, data, nbytes);
+        free(data);
+    } else {
     f = fopen(in, "rb");
     if (!f) { fprintf(stderr, "facescore: cannot open %s\n", in); goto out; }
     fseek(f, 0, SEEK_END);
@@ -197,6 +231,7 @@ static int model_run(int argc, char **argv) {
     fclose(f);
     f = NULL;
     memcpy(x, buf, numel * sizeof(float));
+    }
     if (fs_model_run(m)) goto fail;
     size_t n;
     const float *y = outname ? fs_model_tensor(m, outname, &n) : fs_model_output(m, 0, &n);
