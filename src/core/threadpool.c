@@ -26,6 +26,8 @@
 struct fs_pool {
     int n;                     /* threads incl. caller */
     pthread_t *threads;        /* n-1 workers */
+    struct pool_arg *args;     /* their start arguments (owned here: a worker that starts late
+                                * must not allocate or free anything) */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_int stop;
@@ -83,12 +85,11 @@ static int pool_spin_new_job(fs_pool *p, unsigned seen) {
     }
 }
 
-typedef struct { fs_pool *p; int id; } pool_arg;
+typedef struct pool_arg { fs_pool *p; int id; } pool_arg;
 
 static void *pool_main(void *arg) {
     fs_pool *p = ((pool_arg *)arg)->p;
     int id = ((pool_arg *)arg)->id;
-    free(arg);
     unsigned seen = 0;
     for (;;) {
         if (!pool_spin_new_job(p, seen)) {
@@ -114,11 +115,12 @@ fs_pool *fs_pool_create(int n_threads) {
     pthread_cond_init(&p->wake, NULL);
     if (n_threads > 1) {
         p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
-        if (!p->threads) { p->n = 1; return p; }
+        p->args = calloc((size_t)n_threads - 1, sizeof *p->args);
+        if (!p->threads || !p->args) { p->n = 1; return p; }
         for (int i = 0; i < n_threads - 1; i++) {
-            pool_arg *a = malloc(sizeof *a);
-            if (!a || (a->p = p, a->id = i + 1, pthread_create(&p->threads[i], NULL, pool_main, a))) {
-                free(a);
+            pool_arg *a = &p->args[i];
+            a->p = p, a->id = i + 1;
+            if (pthread_create(&p->threads[i], NULL, pool_main, a)) {
                 p->n = i + 1; /* keep the workers that did start */
                 break;
             }
@@ -135,6 +137,7 @@ void fs_pool_free(fs_pool *p) {
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n - 1; i++) pthread_join(p->threads[i], NULL);
     free(p->threads);
+    free(p->args);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     free(p);
