@@ -1,0 +1,580 @@
+/* nn/loaders/onnx_spatial.c — ONNX spatial ops. ONNX activations are NCHW (NCW for 1-D) and the
+ * runtime's spatial ops NHWC: each op is wrapped in TRANSPOSE nodes (NCHW->NHWC before, NHWC->NCHW
+ * after; 1-D ops run as 2-D with H = 1) and weights go from OIHW to OHWI; nn_pass_optimize() then
+ * cancels the inverse pairs between consecutive ops. BatchNormalization folds into the Conv before it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "nn/loaders/onnx_internal.h"
+
+/* ------------------------------------------------------------------ layout helpers */
+
+static const int PERM_TO_NHWC[4] = {0, 2, 3, 1};
+static const int PERM_TO_NCHW[4] = {0, 3, 1, 2};
+
+/* NCHW tensor x -> new NHWC tensor through a TRANSPOSE node */
+static int to_nhwc(ox_ctx *cx, int x) {
+    nn_tensor *t = OX_T(cx, x);
+    int64_t d[4];
+    for (int i = 0; i < 4; i++) d[i] = t->ndim == 4 ? t->dims[PERM_TO_NHWC[i]] : -1;
+    char base[200];
+    snprintf(base, sizeof base, "%s", t->name);
+    int y = ox_new_tensor(cx, base, "nhwc", t->dtype, 4, d);
+    if (y < 0) return -1;
+    int ni = ox_emit(cx, NN_OP_TRANSPOSE, 1, &x, 1, &y);
+    if (ni < 0) return -1;
+    memcpy(cx->g->nodes[ni].attr.perm, PERM_TO_NHWC, sizeof PERM_TO_NHWC);
+    return y;
+}
+
+/* NHWC tensor y -> node output 0 (NCHW) through a TRANSPOSE node */
+static int from_nhwc(ox_ctx *cx, int y) {
+    nn_tensor *t = OX_T(cx, y);
+    int64_t d[4];
+    for (int i = 0; i < 4; i++) d[i] = t->dims[PERM_TO_NCHW[i]];
+    int o = ox_out_t(cx, 0, t->dtype, 4, d);
+    if (o < 0) return -1;
+    int ni = ox_emit(cx, NN_OP_TRANSPOSE, 1, &y, 1, &o);
+    if (ni < 0) return -1;
+    memcpy(cx->g->nodes[ni].attr.perm, PERM_TO_NCHW, sizeof PERM_TO_NCHW);
+    return o;
+}
+
+/* ------------------------------------------------------------------ spatial attribute set */
+
+typedef struct {
+    int nk;            /* spatial rank from kernel_shape / weights */
+    int64_t k[2], s[2], d[2], pads[4];
+    int auto_pad;      /* NN auto_pad code */
+} ox_spatial;
+
+/* kernel_shape/strides/dilations/pads/auto_pad for sp->nk spatial dims (1 or 2); a 1-D op is read as
+ * 2-D with H = 1 (k, s, d = 1 and no padding on H). */
+static fs_status read_spatial(ox_ctx *cx, ox_spatial *sp, int has_dil) {
+    int64_t v[8];
+    int n, nk = sp->nk, off = 2 - nk;
+    char ap[32];
+    sp->s[0] = sp->s[1] = sp->d[0] = sp->d[1] = 1;
+    memset(sp->pads, 0, sizeof sp->pads);
+    if (nk == 1) sp->k[0] = 1;
+    if ((n = ox_attr_ints(cx, "kernel_shape", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n) {
+        if (n != nk) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "kernel_shape has %d values for %d spatial dims", n, nk);
+        for (int i = 0; i < nk; i++) sp->k[off + i] = v[i];
+    }
+    if ((n = ox_attr_ints(cx, "strides", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n) {
+        if (n != nk) return OX_FAIL(cx, FS_ERR_FORMAT, "strides has %d values, expected %d", n, nk);
+        for (int i = 0; i < nk; i++) sp->s[off + i] = v[i];
+    }
+    if (has_dil) {
+        if ((n = ox_attr_ints(cx, "dilations", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
+        if (n) {
+            if (n != nk) return OX_FAIL(cx, FS_ERR_FORMAT, "dilations has %d values, expected %d", n, nk);
+            for (int i = 0; i < nk; i++) sp->d[off + i] = v[i];
+        }
+    }
+    if ((n = ox_attr_ints(cx, "pads", v, 8)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n) {
+        if (n != 2 * nk) return OX_FAIL(cx, FS_ERR_FORMAT, "pads has %d values, expected %d", n, 2 * nk);
+        for (int i = 0; i < nk; i++) {
+            sp->pads[off + i] = v[i];
+            sp->pads[2 + off + i] = v[nk + i];
+        }
+    }
+    ox_attr_s(cx, "auto_pad", "NOTSET", ap, sizeof ap);
+    if (!strcmp(ap, "NOTSET")) sp->auto_pad = 0;
+    else if (!strcmp(ap, "SAME_UPPER")) sp->auto_pad = 1;
+    else if (!strcmp(ap, "SAME_LOWER")) sp->auto_pad = 2;
+    else if (!strcmp(ap, "VALID")) sp->auto_pad = 3;
+    else return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "auto_pad '%s' is not supported", ap);
+    for (int i = 0; i < 2; i++) {
+        if (sp->k[i] < 1 || sp->k[i] > 65535 || sp->s[i] < 1 || sp->s[i] > 65535 || sp->d[i] < 1 ||
+            sp->d[i] > 65535)
+            return OX_FAIL(cx, FS_ERR_FORMAT, "kernel %lldx%lld, strides %lld,%lld, dilations %lld,%lld out of range",
+                             (long long)sp->k[0], (long long)sp->k[1], (long long)sp->s[0], (long long)sp->s[1],
+                             (long long)sp->d[0], (long long)sp->d[1]);
+    }
+    for (int i = 0; i < 4; i++)
+        if (sp->pads[i] < 0 || sp->pads[i] > 65535)
+            return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "pads value %lld is not supported", (long long)sp->pads[i]);
+    return FS_OK;
+}
+
+/* spatial rank of an NCHW / NCW input: 2 or 1; 0 after fs_error */
+static int spatial_rank(ox_ctx *cx, int x) {
+    int r = OX_T(cx, x)->ndim;
+    if (r == 4 || r == 3) return r - 2;
+    OX_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (only 1-D and 2-D spatial ops: NCW / NCHW)", r);
+    return 0;
+}
+
+/* NCHW (or NCW, unsqueezed to NC1W) -> NHWC operand of a spatial op */
+static int nhwc_enter(ox_ctx *cx, int x, int nk) {
+    if (nk == 1) {
+        nn_tensor *t = OX_T(cx, x);
+        int64_t d[4] = {t->dims[0], t->dims[1], 1, t->dims[2]};
+        char base[200];
+        snprintf(base, sizeof base, "%s", t->name);
+        int x4 = ox_new_tensor(cx, base, "nc1w", t->dtype, 4, d);
+        int ni = x4 < 0 ? -1 : ox_emit(cx, NN_OP_UNSQUEEZE, 1, &x, 1, &x4);
+        if (ni < 0) return -1;
+        cx->g->nodes[ni].attr.axes[0] = 2;
+        cx->g->nodes[ni].attr.n_axes = 1;
+        x = x4;
+    }
+    return to_nhwc(cx, x);
+}
+
+/* NHWC result y of a spatial op -> node output 0 (NCHW, or NCW squeezed back) */
+static fs_status nhwc_leave(ox_ctx *cx, int y, int nk) {
+    if (nk == 2) return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+    nn_tensor *t = OX_T(cx, y);
+    int64_t d4[4], d3[3];
+    for (int i = 0; i < 4; i++) d4[i] = t->dims[PERM_TO_NCHW[i]];
+    d3[0] = d4[0]; d3[1] = d4[1]; d3[2] = d4[3];
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int m = ox_new_tensor(cx, ob, "nc1w", t->dtype, 4, d4);
+    int ni = m < 0 ? -1 : ox_emit(cx, NN_OP_TRANSPOSE, 1, &y, 1, &m);
+    if (ni < 0) return FS_ERR_NOMEM;
+    memcpy(cx->g->nodes[ni].attr.perm, PERM_TO_NCHW, sizeof PERM_TO_NCHW);
+    int o = ox_out_t(cx, 0, t->dtype, 3, d3);
+    ni = o < 0 ? -1 : ox_emit(cx, NN_OP_SQUEEZE, 1, &m, 1, &o);
+    if (ni < 0) return FS_ERR_NOMEM;
+    cx->g->nodes[ni].attr.axes[0] = 2;
+    cx->g->nodes[ni].attr.n_axes = 1;
+    return FS_OK;
+}
+
+static void set_spatial(nn_attr *a, const ox_spatial *sp) {
+    a->kh = (int)sp->k[0]; a->kw = (int)sp->k[1];
+    a->stride_h = (int)sp->s[0]; a->stride_w = (int)sp->s[1];
+    a->dil_h = (int)sp->d[0]; a->dil_w = (int)sp->d[1];
+    a->auto_pad = sp->auto_pad;
+    if (!sp->auto_pad) {
+        a->pad_t = (int)sp->pads[0]; a->pad_l = (int)sp->pads[1];
+        a->pad_b = (int)sp->pads[2]; a->pad_r = (int)sp->pads[3];
+    }
+}
+
+/* NHWC output dims of a conv/pool from NHWC input xd */
+static void spatial_out(const ox_spatial *sp, const int64_t *xd, int64_t cout, int ceil_mode, int64_t *od) {
+    od[0] = xd[0];
+    od[3] = cout;
+    for (int i = 0; i < 2; i++) {
+        int64_t in = xd[1 + i];
+        if (in < 0) { od[1 + i] = -1; continue; }
+        if (sp->auto_pad == 1 || sp->auto_pad == 2) { od[1 + i] = (in + sp->s[i] - 1) / sp->s[i]; continue; }
+        int64_t pa = sp->auto_pad == 3 ? 0 : sp->pads[i], pb = sp->auto_pad == 3 ? 0 : sp->pads[2 + i];
+        int64_t eff = sp->d[i] * (sp->k[i] - 1) + 1, v = in + pa + pb - eff;
+        if (v < 0) { od[1 + i] = -1; continue; }
+        int64_t o = (ceil_mode ? (v + sp->s[i] - 1) / sp->s[i] : v / sp->s[i]) + 1;
+        if (ceil_mode && (o - 1) * sp->s[i] >= in + pa) o--; /* last window must start inside */
+        od[1 + i] = o;
+    }
+}
+
+/* ------------------------------------------------------------------ op handlers */
+
+static fs_status op_conv(ox_ctx *cx) {
+    int x = ox_need_in(cx, 0), w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
+    if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
+    const float *wd = ox_const_data(cx, w, "Conv weights");
+    if (!wd) return FS_ERR_UNSUPPORTED;
+    nn_tensor *wt = OX_T(cx, w);
+    if (wt->ndim != nk + 2 || wt->dtype != NN_F32)
+        return OX_FAIL(cx, FS_ERR_FORMAT, "weights of rank %d for a %d-D float convolution", wt->ndim, nk);
+    int64_t O = wt->dims[0], I = wt->dims[1], KH = nk == 2 ? wt->dims[2] : 1, KW = wt->dims[nk + 1];
+    ox_spatial sp = {.nk = nk, .k = {KH, KW}};
+    fs_status st = read_spatial(cx, &sp, 1);
+    if (st) return st;
+    if (sp.k[0] != KH || sp.k[1] != KW) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape does not match the weights");
+    int64_t group = ox_attr_i(cx, "group", 1);
+    int64_t C = OX_T(cx, x)->dims[1];
+    if (group < 1 || O % group || (C >= 0 && C != I * group))
+        return OX_FAIL(cx, FS_ERR_FORMAT, "group %lld does not fit %lld input / %lld output channels (weights %lldx%lld)",
+                         (long long)group, (long long)C, (long long)O, (long long)O, (long long)I);
+    if (b >= 0) {
+        if (!ox_const_data(cx, b, "Conv bias")) return FS_ERR_UNSUPPORTED;
+        if (nn_tensor_numel(OX_T(cx, b)) != O || OX_T(cx, b)->dtype != NN_F32)
+            return OX_FAIL(cx, FS_ERR_FORMAT, "bias has %lld values, expected %lld", (long long)nn_tensor_numel(OX_T(cx, b)), (long long)O);
+    }
+    if ((st = ox_check_attrs_used(cx))) return st;
+    /* OIHW (OIW) -> OHWI */
+    int64_t od[4] = {O, KH, KW, I};
+    char base[200];
+    snprintf(base, sizeof base, "%s", wt->name);
+    int w2 = ox_new_tensor(cx, base, "ohwi", NN_F32, 4, od);
+    if (w2 < 0) return FS_ERR_NOMEM;
+    float *dst = nn_graph_alloc_const(cx->g, w2);
+    if (!dst) return FS_ERR_NOMEM;
+    wd = OX_T(cx, w)->data;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++)
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t k = 0; k < KW; k++)
+                    dst[((o * KH + h) * KW + k) * I + i] = wd[((o * I + i) * KH + h) * KW + k];
+    int xn = nhwc_enter(cx, x, nk);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4];
+    spatial_out(&sp, OX_T(cx, xn)->dims, O, 0, yd);
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = ox_new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    if (y < 0) return FS_ERR_NOMEM;
+    int in[3] = {xn, w2, b};
+    int ni = ox_emit(cx, NN_OP_CONV2D, b >= 0 ? 3 : 2, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    set_spatial(a, &sp);
+    a->groups = (int)group;
+    return nhwc_leave(cx, y, nk);
+}
+
+/* ConvTranspose (1-D / 2-D, constant weights [Cin][Cout/group][kH][kW] -> OHWI [Cout][kH][kW][Cin/group]) */
+static fs_status op_conv_transpose(ox_ctx *cx) {
+    int x = ox_need_in(cx, 0), w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
+    if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
+    if (!ox_const_data(cx, w, "ConvTranspose weights")) return FS_ERR_UNSUPPORTED;
+    nn_tensor *wt = OX_T(cx, w);
+    if (wt->ndim != nk + 2 || wt->dtype != NN_F32)
+        return OX_FAIL(cx, FS_ERR_FORMAT, "weights of rank %d for a %d-D float convolution", wt->ndim, nk);
+    int64_t CI = wt->dims[0], COG = wt->dims[1], KH = nk == 2 ? wt->dims[2] : 1, KW = wt->dims[nk + 1];
+    ox_spatial sp = {.nk = nk, .k = {KH, KW}};
+    fs_status st = read_spatial(cx, &sp, 1);
+    if (st) return st;
+    if (sp.k[0] != KH || sp.k[1] != KW) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape does not match the weights");
+    int64_t group = ox_attr_i(cx, "group", 1), op[2] = {0, 0}, v[4];
+    int n = ox_attr_ints(cx, "output_padding", v, 4);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != nk) return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding has %d values", n);
+    for (int i = 0; i < n; i++) op[2 - nk + i] = v[i];
+    if (ox_find_attr(cx, "output_shape")) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "attribute 'output_shape' is not supported");
+    int64_t C = OX_T(cx, x)->dims[1];
+    if (group < 1 || CI % group || (C >= 0 && C != CI))
+        return OX_FAIL(cx, FS_ERR_FORMAT, "group %lld does not fit %lld input channels (weights %lld)", (long long)group,
+                         (long long)C, (long long)CI);
+    for (int i = 0; i < 2; i++)
+        if (op[i] < 0 || (op[i] >= sp.s[i] && op[i] >= sp.d[i]))
+            return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding %lld must be smaller than the stride or dilation", (long long)op[i]);
+    int64_t O = COG * group, CIG = CI / group;
+    if (b >= 0) {
+        if (!ox_const_data(cx, b, "ConvTranspose bias")) return FS_ERR_UNSUPPORTED;
+        if (nn_tensor_numel(OX_T(cx, b)) != O || OX_T(cx, b)->dtype != NN_F32)
+            return OX_FAIL(cx, FS_ERR_FORMAT, "bias has %lld values, expected %lld", (long long)nn_tensor_numel(OX_T(cx, b)), (long long)O);
+    }
+    if ((st = ox_check_attrs_used(cx))) return st;
+    int64_t od[4] = {O, KH, KW, CIG};
+    char base[200];
+    snprintf(base, sizeof base, "%s", wt->name);
+    int w2 = ox_new_tensor(cx, base, "ohwi", NN_F32, 4, od);
+    float *dst = w2 < 0 ? NULL : nn_graph_alloc_const(cx->g, w2);
+    if (!dst) return FS_ERR_NOMEM;
+    const float *wd = OX_T(cx, w)->data;
+    for (int64_t ci = 0; ci < CI; ci++)
+        for (int64_t cg = 0; cg < COG; cg++) {
+            int64_t gi = ci / CIG, i = ci % CIG, o = gi * COG + cg;
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t k = 0; k < KW; k++)
+                    dst[((o * KH + h) * KW + k) * CIG + i] = wd[((ci * COG + cg) * KH + h) * KW + k];
+        }
+    int xn = nhwc_enter(cx, x, nk);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4] = {OX_T(cx, xn)->dims[0], -1, -1, O};
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = ox_new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    int in[3] = {xn, w2, b};
+    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_CONV2D_TRANSPOSE, b >= 0 ? 3 : 2, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    set_spatial(a, &sp);
+    a->groups = (int)group;
+    a->out_pad_h = (int)op[0];
+    a->out_pad_w = (int)op[1];
+    return nhwc_leave(cx, y, nk);
+}
+
+static fs_status op_pool(ox_ctx *cx, int is_max) {
+    int x = ox_need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    if (cx->nd->n_out > 1 && cx->nd->out[1].len)
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "the Indices output is not supported");
+    int nk = spatial_rank(cx, x);
+    if (!nk) return FS_ERR_UNSUPPORTED;
+    ox_spatial sp = {.nk = nk};
+    fs_status st = read_spatial(cx, &sp, is_max);
+    if (st) return st;
+    if (!sp.k[0] || !sp.k[1]) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape is missing");
+    if (sp.d[0] != 1 || sp.d[1] != 1) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "dilations other than 1 are not supported");
+    int ceil_mode = (int)ox_attr_i(cx, "ceil_mode", 0);
+    int cip = 0;
+    if (is_max) {
+        if (ox_attr_i(cx, "storage_order", 0) != 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "storage_order 1 is not supported");
+    } else {
+        cip = (int)ox_attr_i(cx, "count_include_pad", 0);
+    }
+    if ((st = ox_check_attrs_used(cx))) return st;
+    int xn = nhwc_enter(cx, x, nk);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4];
+    spatial_out(&sp, OX_T(cx, xn)->dims, OX_T(cx, xn)->dims[3], ceil_mode, yd);
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = ox_new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    if (y < 0) return FS_ERR_NOMEM;
+    int ni = ox_emit(cx, is_max ? NN_OP_MAX_POOL2D : NN_OP_AVG_POOL2D, 1, &xn, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    set_spatial(a, &sp);
+    a->ceil_mode = ceil_mode;
+    a->count_include_pad = cip;
+    return nhwc_leave(cx, y, nk);
+}
+
+static fs_status op_global_pool(ox_ctx *cx, nn_op_type op) {
+    int x = ox_need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    fs_status st = ox_check_attrs_used(cx);
+    if (st) return st;
+    if (OX_T(cx, x)->ndim != 4) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (only 4-D NCHW)", OX_T(cx, x)->ndim);
+    int xn = to_nhwc(cx, x);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4] = {OX_T(cx, xn)->dims[0], 1, 1, OX_T(cx, xn)->dims[3]};
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = ox_new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    if (y < 0) return FS_ERR_NOMEM;
+    int ni = ox_emit(cx, op, 1, &xn, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->axes[0] = 1; a->axes[1] = 2; a->n_axes = 2; a->keepdims = 1;
+    return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* Resize (opset >= 11: X, roi, scales, sizes; opset 10: X, scales) and Upsample */
+static fs_status op_resize(ox_ctx *cx, int upsample) {
+    int x = ox_need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    char mode[32], ctm[48], nm[32];
+    ox_attr_s(cx, "mode", "nearest", mode, sizeof mode);
+    int coord, nearest = NN_NEAREST_FLOOR;
+    float sc[4] = {0};
+    int64_t sizes[4];
+    int nsc = 0, nsz = 0;
+    if (upsample || cx->opset < 11) {
+        coord = NN_COORD_ASYMMETRIC;
+        if (upsample && cx->opset < 9) {
+            ox_attr *a = ox_find_attr(cx, "scales");
+            if (!a || a->n_floats != 4) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "scales must have 4 values");
+            memcpy(sc, a->floats, sizeof sc);
+            nsc = 4;
+        } else {
+            nsc = ox_const_floats(cx, ox_in_t(cx, 1), "scales", sc, 4);
+            if (nsc < 0) return FS_ERR_UNSUPPORTED;
+        }
+        if (!strcmp(mode, "linear")) mode[0] = 'l';
+    } else {
+        ox_attr_s(cx, "coordinate_transformation_mode", "half_pixel", ctm, sizeof ctm);
+        ox_attr_s(cx, "nearest_mode", "round_prefer_floor", nm, sizeof nm);
+        float ca = ox_attr_f(cx, "cubic_coeff_a", -0.75f);
+        (void)ca; /* only used by mode cubic, which is refused */
+        if (ox_attr_i(cx, "exclude_outside", 0) != 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "exclude_outside 1 is not supported");
+        ox_attr_f(cx, "extrapolation_value", 0.0f); /* only used by tf_crop_and_resize, refused */
+        if (!strcmp(ctm, "half_pixel")) coord = NN_COORD_HALF_PIXEL;
+        else if (!strcmp(ctm, "asymmetric")) coord = NN_COORD_ASYMMETRIC;
+        else if (!strcmp(ctm, "pytorch_half_pixel")) coord = NN_COORD_PYTORCH_HALF_PIXEL;
+        else if (!strcmp(ctm, "align_corners")) coord = NN_COORD_ALIGN_CORNERS;
+        else if (!strcmp(ctm, "tf_half_pixel_for_nn")) coord = NN_COORD_TF_HALF_PIXEL_FOR_NN;
+        else return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "coordinate_transformation_mode '%s' is not supported", ctm);
+        if (!strcmp(nm, "round_prefer_floor")) nearest = NN_NEAREST_ROUND_PREFER_FLOOR;
+        else if (!strcmp(nm, "round_prefer_ceil")) nearest = NN_NEAREST_ROUND_PREFER_CEIL;
+        else if (!strcmp(nm, "floor")) nearest = NN_NEAREST_FLOOR;
+        else if (!strcmp(nm, "ceil")) nearest = NN_NEAREST_CEIL;
+        else return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "nearest_mode '%s' is not supported", nm);
+        int ts = ox_in_t(cx, 2), tz = ox_in_t(cx, 3);
+        if (ts == -2 || tz == -2) return FS_ERR_FORMAT;
+        if (ts >= 0 && nn_tensor_numel(OX_T(cx, ts)) > 0) {
+            nsc = ox_const_floats(cx, ts, "scales", sc, 4);
+            if (nsc < 0) return FS_ERR_UNSUPPORTED;
+        } else if (tz >= 0) {
+            nsz = ox_const_ints(cx, tz, "sizes", sizes, 4);
+            if (nsz < 0) return FS_ERR_UNSUPPORTED;
+        }
+        if (!nsc && !nsz) return OX_FAIL(cx, FS_ERR_FORMAT, "neither scales nor sizes is given");
+    }
+    if (strcmp(mode, "nearest") && strcmp(mode, "linear") && strcmp(mode, "l"))
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "mode '%s' is not supported", mode);
+    int linear = mode[0] == 'l';
+    fs_status st = ox_check_attrs_used(cx);
+    if (st) return st;
+    nn_tensor *xt = OX_T(cx, x);
+    int r = xt->ndim;
+    if (r != 4 || (nsc && nsc != 4) || (nsz && nsz != 4))
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "only 4-D NCHW resizing is supported (rank %d)", r);
+    if (nsc && (sc[0] != 1.0f || sc[1] != 1.0f))
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "resizing the batch or channel axis is not supported");
+    if (nsz && (sizes[0] != xt->dims[0] || sizes[1] != xt->dims[1]))
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "resizing the batch or channel axis is not supported");
+    for (int i = 0; i < nsc; i++)
+        if (!(sc[i] > 0.0f) || !isfinite(sc[i])) return OX_FAIL(cx, FS_ERR_FORMAT, "scale %g is not positive", sc[i]);
+    int xn = to_nhwc(cx, x);
+    if (xn < 0) return FS_ERR_NOMEM;
+    int64_t yd[4];
+    memcpy(yd, OX_T(cx, xn)->dims, sizeof yd);
+    float nsc_h = 0, nsc_w = 0;
+    for (int i = 0; i < 2; i++) {
+        int64_t in = OX_T(cx, xn)->dims[1 + i];
+        if (nsz) {
+            yd[1 + i] = sizes[2 + i];
+            if (sizes[2 + i] < 1) return OX_FAIL(cx, FS_ERR_FORMAT, "output size %lld", (long long)sizes[2 + i]);
+        } else {
+            yd[1 + i] = in < 0 ? -1 : (int64_t)floor((double)in * sc[2 + i]);
+        }
+        float s = nsz ? (in > 0 ? (float)sizes[2 + i] / (float)in : 0) : sc[2 + i];
+        if (i == 0) nsc_h = s; else nsc_w = s;
+    }
+    if (nsz && (nsc_h == 0 || nsc_w == 0))
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output sizes with an unknown input size");
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int y = ox_new_tensor(cx, ob, "nhwc", NN_F32, 4, yd);
+    if (y < 0) return FS_ERR_NOMEM;
+    int ni = ox_emit(cx, NN_OP_RESIZE, 1, &xn, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->resize_mode = linear ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+    a->coord_mode = coord;
+    a->nearest_mode = nearest;
+    a->scales[0] = 1.0f; a->scales[1] = nsc_h; a->scales[2] = nsc_w; a->scales[3] = 1.0f;
+    return from_nhwc(cx, y) < 0 ? FS_ERR_NOMEM : FS_OK;
+}
+
+/* the Conv node whose NHWC output feeds the transpose producing tensor t (only use), or -1 */
+static int conv_feeding(ox_ctx *cx, int t, int *tr_node) {
+    nn_graph *g = cx->g;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        nn_node *n = &g->nodes[i];
+        if (n->out[0] != t) continue;
+        if (n->type != NN_OP_TRANSPOSE || i == 0) return -1;
+        int y = n->in[0];
+        nn_node *c = &g->nodes[i - 1];
+        if (c->type != NN_OP_CONV2D || c->out[0] != y) return -1;
+        *tr_node = i;
+        return i - 1;
+    }
+    return -1;
+}
+
+static fs_status op_batchnorm(ox_ctx *cx) {
+    const ld_names *uses = cx->uses;
+    int x = ox_need_in(cx, 0), ts = ox_need_in(cx, 1), tb = ox_need_in(cx, 2), tm = ox_need_in(cx, 3), tv = ox_need_in(cx, 4);
+    if (x < 0 || ts < 0 || tb < 0 || tm < 0 || tv < 0) return FS_ERR_FORMAT;
+    float eps = ox_attr_f(cx, "epsilon", 1e-5f);
+    ox_attr_f(cx, "momentum", 0.9f); /* training only */
+    if (ox_attr_i(cx, "training_mode", 0)) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "training_mode 1 is not supported");
+    if (cx->opset < 9 && ox_attr_i(cx, "spatial", 1) != 1) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "spatial 0 is not supported");
+    if (cx->opset < 7 && ox_attr_i(cx, "is_test", 0) != 1)
+        return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "is_test 0 (training mode) is not supported");
+    fs_status st = ox_check_attrs_used(cx);
+    if (st) return st;
+    for (int k = 1; k < cx->nd->n_out; k++)
+        if (cx->nd->out[k].len) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "training outputs (mean/var) are not supported");
+    nn_tensor *xt = OX_T(cx, x);
+    int64_t C = OX_T(cx, ts)->ndim == 1 ? OX_T(cx, ts)->dims[0] : -1;
+    const float *s = ox_const_data(cx, ts, "scale"), *b = ox_const_data(cx, tb, "B"), *m = ox_const_data(cx, tm, "mean"),
+                *v = ox_const_data(cx, tv, "var");
+    if (!s || !b || !m || !v) return FS_ERR_UNSUPPORTED;
+    if (C < 1 || xt->ndim < 2 || (xt->dims[1] >= 0 && xt->dims[1] != C))
+        return OX_FAIL(cx, FS_ERR_FORMAT, "scale has %lld values for %lld channels", (long long)C, (long long)xt->dims[1]);
+    int tids[4] = {ts, tb, tm, tv};
+    for (int k = 0; k < 4; k++)
+        if (nn_tensor_numel(OX_T(cx, tids[k])) != C || OX_T(cx, tids[k])->dtype != NN_F32)
+            return OX_FAIL(cx, FS_ERR_FORMAT, "parameter %d is not float32[%lld]", k + 1, (long long)C);
+    /* y = x * k + (b - m * k), k = s / sqrt(v + eps) */
+    float *kk = malloc(sizeof(float) * 2 * (size_t)C);
+    if (!kk) return fs_error(FS_ERR_NOMEM, "ONNX: out of memory");
+    float *sh = kk + C;
+    for (int64_t c = 0; c < C; c++) {
+        kk[c] = (float)(s[c] / sqrt((double)v[c] + (double)eps));
+        sh[c] = b[c] - m[c] * kk[c];
+    }
+    int trn, cv = conv_feeding(cx, x, &trn);
+    int nuse = ld_names_get(uses, (const char *)cx->nd->in[0].data, cx->nd->in[0].len);
+    if (cv >= 0 && nuse == 1) {
+        /* fold into the conv: w[o] *= k[o]; bias = bias * k + shift */
+        nn_node *cn = &cx->g->nodes[cv];
+        int w = cn->in[1], bi = cn->n_in > 2 ? cn->in[2] : -1;
+        int64_t O = OX_T(cx, w)->dims[0], per = nn_tensor_numel(OX_T(cx, w)) / (O > 0 ? O : 1);
+        if (O == C) {
+            float *wd = OX_T(cx, w)->data;
+            for (int64_t o = 0; o < O; o++)
+                for (int64_t i = 0; i < per; i++) wd[o * per + i] *= kk[o];
+            /* a new bias tensor: the file's bias may be shared with other nodes */
+            char nm[200];
+            snprintf(nm, sizeof nm, "%s", OX_T(cx, w)->name);
+            int nb = ox_new_tensor(cx, nm, "bnbias", NN_F32, 1, &O);
+            float *nbd = nb < 0 ? NULL : nn_graph_alloc_const(cx->g, nb);
+            if (!nbd) { free(kk); return FS_ERR_NOMEM; }
+            if (bi >= 0) memcpy(nbd, OX_T(cx, bi)->data, sizeof(float) * (size_t)O);
+            bi = nb;
+            cn = &cx->g->nodes[cv];
+            cn->in[2] = bi;
+            cn->n_in = 3;
+            float *bd = OX_T(cx, bi)->data;
+            for (int64_t o = 0; o < O; o++) bd[o] = bd[o] * kk[o] + sh[o];
+            free(kk);
+            return ox_alias_out(cx, 0, x);
+        }
+    }
+    /* general case: Mul + Add with [C,1,...] constants */
+    int64_t cd[NN_MAX_DIMS];
+    int r = xt->ndim - 1;
+    cd[0] = C;
+    for (int i = 1; i < r; i++) cd[i] = 1;
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int kt = ox_new_tensor(cx, ob, "bn_scale", NN_F32, r, cd), bt2 = ox_new_tensor(cx, ob, "bn_shift", NN_F32, r, cd);
+    float *kd = kt < 0 ? NULL : nn_graph_alloc_const(cx->g, kt);
+    float *bd = bt2 < 0 ? NULL : nn_graph_alloc_const(cx->g, bt2);
+    if (!kd || !bd) { free(kk); return FS_ERR_NOMEM; }
+    memcpy(kd, kk, sizeof(float) * (size_t)C);
+    memcpy(bd, sh, sizeof(float) * (size_t)C);
+    free(kk);
+    xt = OX_T(cx, x); /* new_tensor may have moved the tensor table */
+    int mid = ox_new_tensor(cx, ob, "bn_mul", NN_F32, xt->ndim, xt->dims);
+    int in1[2] = {x, kt};
+    if (mid < 0 || ox_emit(cx, NN_OP_MUL, 2, in1, 1, &mid) < 0) return FS_ERR_NOMEM;
+    int y = ox_out_t(cx, 0, NN_F32, OX_T(cx, x)->ndim, OX_T(cx, x)->dims);
+    int in2[2] = {mid, bt2};
+    if (y < 0 || ox_emit(cx, NN_OP_ADD, 2, in2, 1, &y) < 0) return FS_ERR_NOMEM;
+    return FS_OK;
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+fs_status ox_convert_spatial(ox_ctx *cx, int *handled) {
+    const char *op = cx->op;
+    *handled = 1;
+#define IS(s) (!strcmp(op, s))
+    if (IS("Conv")) return op_conv(cx);
+    if (IS("ConvTranspose")) return op_conv_transpose(cx);
+    if (IS("MaxPool")) return op_pool(cx, 1);
+    if (IS("AveragePool")) return op_pool(cx, 0);
+    if (IS("GlobalAveragePool")) return op_global_pool(cx, NN_OP_REDUCE_MEAN);
+    if (IS("GlobalMaxPool")) return op_global_pool(cx, NN_OP_REDUCE_MAX);
+    if (IS("Resize")) return op_resize(cx, 0);
+    if (IS("Upsample")) return op_resize(cx, 1);
+    if (IS("BatchNormalization")) return op_batchnorm(cx);
+#undef IS
+    *handled = 0;
+    return FS_OK;
+}
