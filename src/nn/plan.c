@@ -98,15 +98,19 @@ static int dims_complete(int ndim, const int64_t *dims) {
     return 1;
 }
 
+/* Limits: kernels index with int/size_t mixes, so one tensor holds < 2^31 elements; the whole
+ * activation arena is capped at 16 GiB (hostile shapes fail with FS_ERR_LIMIT, not a huge malloc). */
+#define NN_MAX_NUMEL ((size_t)INT32_MAX)
+#define NN_MAX_ARENA ((size_t)1 << 34)
+
 static fs_status tensor_bytes(nn_tensor *t) {
     size_t n = 1, es = nn_dtype_size(t->dtype);
     for (int d = 0; d < t->ndim; d++) {
         size_t v = (size_t)t->dims[d];
-        if (v && n > (SIZE_MAX / 8) / v)
-            return fs_error(FS_ERR_LIMIT, "nn: tensor '%s' is too large", t->name);
+        if (v && n > NN_MAX_NUMEL / v)
+            return fs_error(FS_ERR_LIMIT, "nn: tensor '%s' has more than 2^31 elements", t->name);
         n *= v;
     }
-    if (n > (SIZE_MAX / 8) / es) return fs_error(FS_ERR_LIMIT, "nn: tensor '%s' is too large", t->name);
     t->nbytes = n * es;
     return FS_OK;
 }
@@ -360,6 +364,10 @@ static fs_status layout(nn_graph *g) {
     }
     size_t total = a.top ? a.top : ARENA_ALIGN;
     free(a.b);
+    if (total > NN_MAX_ARENA) {
+        free(placed);
+        return fs_error(FS_ERR_LIMIT, "nn: activations need %zu bytes (limit 16 GiB)", total);
+    }
     g->arena = aligned_alloc(ARENA_ALIGN, total);
     if (!g->arena) {
         free(placed);

@@ -197,5 +197,13 @@ TEST(input_shape_and_keep_api) {
     CHECK_NEAR(y[2] + y[3], 1.0, 1e-6);
     int64_t bad[1] = {-3};
     CHECK(fs_model_set_input_shape(m, 0, 1, bad) != FS_OK);
+    /* absurd but representable dims: refused with a limit error, no huge allocation */
+    int64_t huge[4] = {1, 40000, 40000, 3};
+    CHECK(fs_model_set_input_shape(m, 0, 4, huge) == FS_OK);
+    CHECK(fs_model_plan(m) == FS_ERR_LIMIT);
+    CHECK(strstr(fs_last_error(), "2^31"));
+    int64_t wide[4] = {16, 9000, 9000, 3}; /* 3.9e9 elements: also over the limit */
+    CHECK(fs_model_set_input_shape(m, 0, 4, wide) == FS_OK);
+    CHECK(fs_model_plan(m) == FS_ERR_LIMIT);
     fs_model_free(m);
 }
