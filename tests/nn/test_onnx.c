@@ -197,3 +197,53 @@ TEST(truncated_and_corrupted) {
     free(buf);
     CHECK(ok < 3000);
 }
+
+/* byte corruptions of YuNet (load only) and of the small CNN (load, plan and run when it still
+ * loads): errors or valid results, never a crash */
+TEST(corrupted_models_load_plan_run) {
+    char *path = fs_test_shared("models/yunet/yunet_n_320_320.onnx");
+    size_t len;
+    unsigned char *buf = fs_test_read_file(path, &len);
+    free(path);
+    if (!buf) SKIP("../shared/models/yunet not present");
+    unsigned char *m = malloc(len);
+    CHECK(m != NULL);
+    uint32_t seed = 777;
+    int loaded = 0, refused = 0;
+    for (int it = 0; it < 150; it++) {
+        memcpy(m, buf, len);
+        for (int j = 0; j < 1 + it % 3; j++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t pos = (seed >> 4) % len;
+            seed = seed * 1664525u + 1013904223u;
+            m[pos] ^= (unsigned char)(1u << (seed >> 29));
+        }
+        nn_graph *g;
+        if (load_bytes(m, len, &g) == FS_OK) { loaded++; nn_graph_free(g); }
+        else { refused++; CHECK(fs_last_error()[0] != 0); }
+    }
+    free(m);
+    free(buf);
+    CHECK(loaded + refused == 150 && refused > 0);
+    buf = read_data("small_cnn.onnx", &len);
+    CHECK(buf != NULL);
+    m = malloc(len);
+    int ran = 0;
+    for (int it = 0; it < 400; it++) {
+        memcpy(m, buf, len);
+        seed = seed * 1664525u + 1013904223u;
+        m[(seed >> 4) % len] = (unsigned char)(seed >> 24);
+        fs_model *fm;
+        if (fs_model_load_memory(m, len, &fm) != FS_OK) continue;
+        size_t n;
+        float *in = fs_model_input(fm, 0, &n);
+        if (in) {
+            for (size_t i = 0; i < n; i++) in[i] = (float)i * 0.01f;
+            if (fs_model_run(fm) == FS_OK) ran++;
+        }
+        fs_model_free(fm);
+    }
+    free(m);
+    free(buf);
+    CHECK(ran > 0);
+}
