@@ -1,0 +1,53 @@
+/* tests/nn/test_kernels_bench_cli.c — `facescore bench model`: report format (last line
+ * `median_ms <number>`), steady-state heap, and errors (missing file, bad options). Needs FS_BIN
+ * (make test sets it) and a model from ../shared; skips otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../test.h"
+
+static char *bench_cli_run(const char *cmd, int *status) {
+    FILE *f = popen(cmd, "r");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *out = calloc(cap, 1);
+    while (out && (got = fread(out + n, 1, cap - 1 - n, f)) > 0) n += got;
+    *status = pclose(f);
+    return out;
+}
+
+TEST(bench_model_cli_report_and_errors) {
+    const char *bin = getenv("FS_BIN");
+    if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
+    char *model = fs_test_shared("models/mediapipe_blazeface/face_detection_short_range.tflite");
+    if (!fs_test_exists(model)) SKIP("no ../shared model");
+    char cmd[2048];
+    int st;
+    snprintf(cmd, sizeof cmd, "%s bench model %s --reps 5 --warmup 2 --threads 2", bin, model);
+    char *out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *last = out + strlen(out) - 1;
+    while (last > out && last[-1] != '\n') last--;
+    CHECK_MSG(!strncmp(last, "median_ms ", 10) && atof(last + 10) > 0, "got: %s", out);
+    CHECK_MSG(strstr(out, "peak_rss_kib ") && strstr(out, "min_ms ") && strstr(out, "max_ms "), "got: %s", out);
+    CHECK_MSG(strstr(out, "threads 2") && strstr(out, "2 warm-up + 5 timed"), "got: %s", out);
+    CHECK_MSG(strstr(out, "(timed runs: +0)"), "heap grew during timed runs: %s", out);
+    free(out);
+
+    snprintf(cmd, sizeof cmd, "%s bench model /nonexistent/model.tflite 2>&1", bin);
+    out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    CHECK_MSG(strstr(out, "/nonexistent/model.tflite"), "got: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s bench model %s --reps 0 2>&1", bin, model);
+    out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    CHECK_MSG(strstr(out, "--reps"), "got: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s bench model %s --bogus 2>&1", bin, model);
+    out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    free(out);
+}
