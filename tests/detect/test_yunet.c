@@ -462,3 +462,17 @@ TEST(threads_give_the_same_faces) {
     fs_detector_free(d2);
     fs_image_free(&img);
 }
+
+TEST(models_that_are_not_yunet_are_refused) {
+    fs_detector_options o;
+    fs_detector_options_default(&o);
+    fs_detector *d = NULL;
+    o.model_path = "tests/data/yunet/not_yunet.onnx"; /* valid ONNX, outputs only cls_8 */
+    CHECK(fs_detector_open(&o, &d) == FS_ERR_FORMAT);
+    CHECK(d == NULL);
+    CHECK(strstr(fs_last_error(), "obj_8") != NULL);
+    CHECK(strstr(fs_last_error(), "not_yunet.onnx") != NULL);
+    o.model_path = "tests/data/yunet/gray_input.onnx"; /* 1-channel input */
+    CHECK(fs_detector_open(&o, &d) == FS_ERR_FORMAT);
+    CHECK(strstr(fs_last_error(), "channels") != NULL);
+}
