@@ -234,7 +234,10 @@ const char *nn_op_name(nn_op_type t) {
         [NN_OP_LOG_SOFTMAX] = "LogSoftmax", [NN_OP_REDUCE_MIN] = "ReduceMin",
         [NN_OP_FLOOR] = "Floor", [NN_OP_CEIL] = "Ceil", [NN_OP_RECIPROCAL] = "Reciprocal",
         [NN_OP_SOFTPLUS] = "Softplus", [NN_OP_HARD_SIGMOID] = "HardSigmoid", [NN_OP_SIN] = "Sin",
-        [NN_OP_COS] = "Cos", [NN_OP_ERF] = "Erf", [NN_OP_SIGN] = "Sign",
+        [NN_OP_COS] = "Cos", [NN_OP_ERF] = "Erf", [NN_OP_SIGN] = "Sign", [NN_OP_SELU] = "Selu",
+        [NN_OP_SOFTSIGN] = "Softsign", [NN_OP_EXPAND] = "Expand", [NN_OP_TILE] = "Tile",
+        [NN_OP_CONSTANT_OF_SHAPE] = "ConstantOfShape", [NN_OP_INSTANCE_NORM] = "InstanceNorm",
+        [NN_OP_LRN] = "LRN",
     };
     if ((int)t < 0 || t >= NN_OP__COUNT || !names[t]) return "?";
     return names[t];

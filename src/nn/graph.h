@@ -95,6 +95,15 @@ typedef enum {
     NN_OP_REDUCE_MIN,
     NN_OP_FLOOR, NN_OP_CEIL, NN_OP_RECIPROCAL, NN_OP_SOFTPLUS, NN_OP_HARD_SIGMOID, /* alpha, beta */
     NN_OP_SIN, NN_OP_COS, NN_OP_ERF, NN_OP_SIGN,
+    NN_OP_SELU,            /* attr.beta * (x > 0 ? x : attr.alpha * (exp(x) - 1)) (ONNX gamma = beta) */
+    NN_OP_SOFTSIGN,        /* x / (1 + |x|) */
+    NN_OP_EXPAND,          /* in: x, const int shape: numpy broadcast of x and shape (ONNX Expand) */
+    NN_OP_TILE,            /* in: x, const int repeats (one per dim) */
+    NN_OP_CONSTANT_OF_SHAPE, /* in: const int shape; fill attr.pad_value as dtype attr.to (folded) */
+    NN_OP_INSTANCE_NORM,   /* in: x, scale [C], bias [C]; attr.axis = channel axis, attr.alpha = eps;
+                              normalises each (n, c) over every other dim but 0 */
+    NN_OP_LRN,             /* across channels (attr.axis): x / (lrn_bias + alpha/size * sum sq)^beta,
+                              window lrn_size centred as ONNX LRN */
     NN_OP__COUNT
 } nn_op_type;
 
@@ -137,6 +146,8 @@ typedef struct {
     int out_pad_h, out_pad_w; /* CONV2D_TRANSPOSE output_padding */
     int n_split;         /* SPLIT: sizes in split[]; 0 = equal parts, one per output */
     int64_t split[NN_MAX_IO];
+    int lrn_size;        /* LRN */
+    float lrn_bias;
 } nn_attr;
 
 typedef struct nn_node {

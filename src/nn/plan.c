@@ -25,6 +25,7 @@ const nn_op_def *nn_op_def_get(nn_op_type t) {
     if ((d = nn_ops_reduce(t))) return d;
     if ((d = nn_ops_shape(t))) return d;
     if ((d = nn_ops_resize(t))) return d;
+    if ((d = nn_ops_norm(t))) return d;
     return NULL;
 }
 
@@ -247,7 +248,7 @@ static int is_inplace_op(nn_op_type t) {
     case NN_OP_TANH: case NN_OP_EXP: case NN_OP_LOG: case NN_OP_SQRT: case NN_OP_RSQRT: case NN_OP_ABS:
     case NN_OP_NEG: case NN_OP_HARD_SWISH: case NN_OP_ELU: case NN_OP_FLOOR: case NN_OP_CEIL:
     case NN_OP_RECIPROCAL: case NN_OP_SOFTPLUS: case NN_OP_HARD_SIGMOID: case NN_OP_SIN: case NN_OP_COS:
-    case NN_OP_ERF: case NN_OP_SIGN:
+    case NN_OP_ERF: case NN_OP_SIGN: case NN_OP_SELU: case NN_OP_SOFTSIGN:
         return 1;
     default: return 0;
     }

@@ -196,6 +196,8 @@ static double un_ref(nn_op_type t, double v, double al, double be) {
     case NN_OP_COS: return cos(v * 5);
     case NN_OP_ERF: return erf(v * 2);
     case NN_OP_SIGN: return (v > 0) - (v < 0);
+    case NN_OP_SELU: return be * (v > 0 ? v : al * (exp(v) - 1));
+    case NN_OP_SOFTSIGN: return v / (1 + fabs(v));
     default: return 0;
     }
 }
@@ -204,7 +206,7 @@ TEST(unary_ops_vs_libm_double) {
     const nn_op_type ops[] = {NN_OP_CLAMP, NN_OP_LEAKY_RELU, NN_OP_SIGMOID, NN_OP_TANH, NN_OP_EXP, NN_OP_LOG,
                               NN_OP_SQRT, NN_OP_RSQRT, NN_OP_ABS, NN_OP_NEG, NN_OP_HARD_SWISH, NN_OP_ELU,
                               NN_OP_FLOOR, NN_OP_CEIL, NN_OP_RECIPROCAL, NN_OP_SOFTPLUS, NN_OP_HARD_SIGMOID,
-                              NN_OP_SIN, NN_OP_COS, NN_OP_ERF, NN_OP_SIGN};
+                              NN_OP_SIN, NN_OP_COS, NN_OP_ERF, NN_OP_SIGN, NN_OP_SELU, NN_OP_SOFTSIGN};
     for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
         nn_op_type t = ops[k];
         int64_t d[3] = {rint_(1, 4), rint_(1, 7), rint_(1, 9)};
@@ -893,4 +895,124 @@ TEST(inplace_only_when_the_input_dies) {
     const float *Y = g->tensors[y].data;
     for (int i = 0; i < 63; i++) CHECK(Y[i] == 0.5f);
     nn_graph_free(g);
+}
+
+TEST(expand_tile_constant_of_shape) {
+    for (int it = 0; it < 20; it++) {
+        int nd = rint_(1, 4), ns = rint_(1, 4);
+        int64_t xd[4], sh[4], od[4];
+        int ond = nd > ns ? nd : ns;
+        rand_dims(ond, od, 1, 4);
+        for (int i = 0; i < nd; i++) xd[i] = rint_(0, 1) ? od[ond - nd + i] : 1;
+        for (int i = 0; i < ns; i++) sh[i] = rint_(0, 1) ? od[ond - ns + i] : 1;
+        for (int i = 0; i < ond; i++) { /* the broadcast result */
+            int ix = i - (ond - nd), is = i - (ond - ns);
+            int64_t a = ix >= 0 ? xd[ix] : 1, b = is >= 0 ? sh[is] : 1;
+            od[i] = a > b ? a : b;
+        }
+        int64_t reps[4], ns64[1] = {ns}, nd64[1] = {nd};
+        for (int i = 0; i < nd; i++) reps[i] = rint_(1, 3);
+        nn_graph *g = nn_graph_new();
+        int x = add_input(g, "x", nd, xd), ye = add_out(g, "e"), yt = add_out(g, "t");
+        int s_ = nn_graph_add_const(g, "shape", NN_I64, 1, ns64, sh), r = nn_graph_add_const(g, "reps", NN_I64, 1, nd64, reps);
+        int ei[2] = {x, s_}, ti[2] = {x, r};
+        nn_graph_add_node(g, NN_OP_EXPAND, "expand", 2, ei, 1, &ye);
+        nn_graph_add_node(g, NN_OP_TILE, "tile", 2, ti, 1, &yt);
+        PLAN_RUN(g);
+        nn_tensor *E = &g->tensors[ye], *Tt = &g->tensors[yt];
+        const float *X = g->tensors[x].data;
+        CHECK(E->ndim == ond);
+        for (int i = 0; i < ond; i++) CHECK(E->dims[i] == od[i]);
+        for (size_t o = 0; o < numel(ond, od); o++) {
+            int64_t oi[4], ii[4];
+            unflat(o, ond, od, oi);
+            for (int k = 0; k < nd; k++) ii[k] = xd[k] == 1 ? 0 : oi[ond - nd + k];
+            CHECK(((float *)E->data)[o] == X[flat(nd, xd, ii)]);
+        }
+        for (size_t o = 0; o < numel(nd, Tt->dims); o++) {
+            int64_t oi[4], ii[4];
+            unflat(o, nd, Tt->dims, oi);
+            for (int k = 0; k < nd; k++) ii[k] = oi[k] % xd[k];
+            CHECK(((float *)Tt->data)[o] == X[flat(nd, xd, ii)]);
+        }
+        nn_graph_free(g);
+    }
+    /* ConstantOfShape is folded to a constant of the requested type */
+    nn_graph *g = nn_graph_new();
+    int64_t d[1] = {3}, sv[3] = {2, 1, 4}, one[1] = {1};
+    int x = add_input(g, "x", 1, one), y = add_out(g, "y");
+    int s_ = nn_graph_add_const(g, "s", NN_I64, 1, d, sv), c = nn_graph_add_tensor(g, "c", NN_I64, 0, NULL);
+    int ni = nn_graph_add_node(g, NN_OP_CONSTANT_OF_SHAPE, "cos", 1, &s_, 1, &c);
+    g->nodes[ni].attr.to = NN_I64;
+    g->nodes[ni].attr.pad_value = 7;
+    nn_graph_add_node(g, NN_OP_IDENTITY, "id", 1, &x, 1, &y);
+    CHECK(nn_graph_plan(g) == FS_OK);
+    nn_tensor *C = &g->tensors[c];
+    CHECK(g->nodes[0].folded && C->is_const && C->ndim == 3 && C->dims[2] == 4);
+    for (int i = 0; i < 8; i++) CHECK(((int64_t *)C->data)[i] == 7);
+    nn_graph_free(g);
+}
+
+TEST(instance_norm_and_lrn_any_channel_axis) {
+    for (int it = 0; it < 16; it++) {
+        int nd = rint_(2, 4);
+        int64_t d[4];
+        rand_dims(nd, d, 1, 5);
+        d[0] = rint_(1, 2);
+        int axis = rint_(1, nd - 1), C = (int)d[axis];
+        float sc[5], bi[5];
+        for (int i = 0; i < C; i++) { sc[i] = rfl(); bi[i] = rfl(); }
+        int64_t cd[1] = {C};
+        nn_graph *g = nn_graph_new();
+        int x = add_input(g, "x", nd, d), yi = add_out(g, "in"), yl = add_out(g, "lrn");
+        int s_ = nn_graph_add_const(g, "s", NN_F32, 1, cd, sc), b = nn_graph_add_const(g, "b", NN_F32, 1, cd, bi);
+        int ii3[3] = {x, s_, b};
+        int ni = nn_graph_add_node(g, NN_OP_INSTANCE_NORM, "in", 3, ii3, 1, &yi);
+        g->nodes[ni].attr.axis = axis;
+        g->nodes[ni].attr.alpha = 1e-5f;
+        ni = nn_graph_add_node(g, NN_OP_LRN, "lrn", 1, &x, 1, &yl);
+        nn_attr *a = &g->nodes[ni].attr;
+        a->axis = axis - (it % 2 ? nd : 0);
+        a->lrn_size = rint_(1, 4);
+        a->alpha = 0.3f;
+        a->beta = 0.75f;
+        a->lrn_bias = 1.5f;
+        PLAN_RUN(g);
+        const float *X = g->tensors[x].data, *YI = g->tensors[yi].data, *YL = g->tensors[yl].data;
+        size_t n = numel(nd, d);
+        for (size_t o = 0; o < n; o++) {
+            int64_t oi[4], j[4];
+            unflat(o, nd, d, oi);
+            /* instance norm: statistics over the same (n, c) */
+            double su = 0, sq = 0, cnt = 0;
+            for (size_t k = 0; k < n; k++) {
+                unflat(k, nd, d, j);
+                if (j[0] != oi[0] || j[axis] != oi[axis]) continue;
+                su += X[k];
+                cnt++;
+            }
+            double m = su / cnt;
+            for (size_t k = 0; k < n; k++) {
+                unflat(k, nd, d, j);
+                if (j[0] != oi[0] || j[axis] != oi[axis]) continue;
+                sq += (X[k] - m) * (X[k] - m);
+            }
+            int c = (int)oi[axis];
+            double want = sc[c] * (X[o] - m) / sqrt(sq / cnt + 1e-5) + bi[c];
+            NEAR_OR_FAIL(YI[o], want, 2e-4, "instance norm it %d", it);
+            /* LRN window */
+            int lo = (a->lrn_size - 1) / 2, hi = a->lrn_size - 1 - lo;
+            double s2 = 0;
+            for (int cc = c - lo; cc <= c + hi; cc++) {
+                if (cc < 0 || cc >= C) continue;
+                memcpy(j, oi, sizeof j);
+                j[axis] = cc;
+                double v = X[flat(nd, d, j)];
+                s2 += v * v;
+            }
+            want = X[o] / pow(1.5 + 0.3 / a->lrn_size * s2, 0.75);
+            NEAR_OR_FAIL(YL[o], want, 2e-6, "lrn it %d", it);
+        }
+        nn_graph_free(g);
+    }
 }

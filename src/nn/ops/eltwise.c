@@ -288,6 +288,8 @@ static void unary_run(nn_graph *g, nn_node *n) {
     case NN_OP_COS: UN(cosf(v));
     case NN_OP_ERF: UN(erf_f(v));
     case NN_OP_SIGN: UN((float)((v > 0) - (v < 0)));
+    case NN_OP_SELU: UN(be * (v > 0 ? v : al * (expf(v) - 1.0f)));
+    case NN_OP_SOFTSIGN: UN(v / (1.0f + fabsf(v)));
     default: break;
     }
 #undef UN
@@ -312,7 +314,7 @@ const nn_op_def *nn_ops_eltwise(nn_op_type t) {
     case NN_OP_LOG: case NN_OP_SQRT: case NN_OP_RSQRT: case NN_OP_ABS: case NN_OP_NEG:
     case NN_OP_HARD_SWISH: case NN_OP_ELU: case NN_OP_FLOOR: case NN_OP_CEIL: case NN_OP_RECIPROCAL:
     case NN_OP_SOFTPLUS: case NN_OP_HARD_SIGMOID: case NN_OP_SIN: case NN_OP_COS: case NN_OP_ERF:
-    case NN_OP_SIGN:
+    case NN_OP_SIGN: case NN_OP_SELU: case NN_OP_SOFTSIGN:
         return &unary_def;
     default: return NULL;
     }

@@ -666,11 +666,141 @@ static void cast_run(nn_graph *g, nn_node *n) {
     }
 }
 
+/* ---------------------------------------------------------------- expand / tile / constant of shape */
+
+static fs_status expand_dims(nn_graph *g, nn_node *n, int64_t *od, int *ond) {
+    nn_tensor *x = nn_in(g, n, 0);
+    int64_t sh[NN_MAX_DIMS];
+    int ns = nn_const_ints(nn_in(g, n, 1), sh, NN_MAX_DIMS);
+    if (ns < 0) return nn_node_error(n, FS_ERR_UNSUPPORTED, "shape must be a constant int vector of <= %d values", NN_MAX_DIMS);
+    int nd = x->ndim > ns ? x->ndim : ns;
+    for (int i = 0; i < nd; i++) {
+        int ix = i - (nd - x->ndim), is = i - (nd - ns);
+        int64_t dx = ix >= 0 ? x->dims[ix] : 1, ds = is >= 0 ? sh[is] : 1;
+        if (ds < 0 || ds > (1 << 30)) return nn_node_error(n, FS_ERR_FORMAT, "shape value %lld", (long long)ds);
+        if (dx != ds && dx != 1 && ds != 1)
+            return nn_node_error(n, FS_ERR_FORMAT, "dim %d: %lld does not broadcast to %lld", i, (long long)dx, (long long)ds);
+        od[i] = dx == 1 ? ds : dx;
+    }
+    *ond = nd;
+    return FS_OK;
+}
+
+static fs_status expand_infer(nn_graph *g, nn_node *n) {
+    fs_status st = nn_check_inputs(g, n, 2, 0);
+    if (st) return st;
+    int64_t od[NN_MAX_DIMS];
+    int ond = 0;
+    if ((st = expand_dims(g, n, od, &ond))) return st;
+    return nn_set_out(g, n, 0, nn_in(g, n, 0)->dtype, ond, od);
+}
+
+typedef struct { int nd; int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS], idims[NN_MAX_DIMS]; size_t es, total; } ex_state;
+
+static void expand_run(nn_graph *g, nn_node *n) {
+    const ex_state *s = n->kstate;
+    strided_copy(nn_in(g, n, 0)->data, nn_out(g, n, 0)->data, s->nd, s->odims, s->istr, s->total, s->es);
+}
+
+static fs_status expand_prepare(nn_graph *g, nn_node *n) {
+    ex_state *s = nn_kstate(n, sizeof *s);
+    if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
+    nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
+    int64_t xs[NN_MAX_DIMS];
+    nn_strides(x->ndim, x->dims, xs);
+    s->nd = y->ndim;
+    for (int i = 0; i < y->ndim; i++) {
+        int ix = i - (y->ndim - x->ndim);
+        s->odims[i] = y->dims[i];
+        s->istr[i] = (ix < 0 || x->dims[ix] == 1) ? 0 : xs[ix];
+    }
+    s->es = nn_dtype_size(x->dtype);
+    s->total = nn_numel(y);
+    n->run = expand_run;
+    n->kname = "expand_ref";
+    return FS_OK;
+}
+
+static fs_status tile_infer(nn_graph *g, nn_node *n) {
+    fs_status st = nn_check_inputs(g, n, 2, 0);
+    if (st) return st;
+    nn_tensor *x = nn_in(g, n, 0);
+    int64_t r[NN_MAX_DIMS], od[NN_MAX_DIMS];
+    if (nn_const_ints(nn_in(g, n, 1), r, NN_MAX_DIMS) != x->ndim)
+        return nn_node_error(n, FS_ERR_UNSUPPORTED, "repeats must be a constant of %d ints", x->ndim);
+    for (int i = 0; i < x->ndim; i++) {
+        if (r[i] < 0 || r[i] > (1 << 30)) return nn_node_error(n, FS_ERR_FORMAT, "repeat %lld", (long long)r[i]);
+        od[i] = x->dims[i] * r[i];
+    }
+    return nn_set_out(g, n, 0, x->dtype, x->ndim, od);
+}
+
+static void tile_run(nn_graph *g, nn_node *n) {
+    const ex_state *s = n->kstate;
+    const char *x = nn_in(g, n, 0)->data;
+    char *y = nn_out(g, n, 0)->data;
+    int64_t idx[NN_MAX_DIMS] = {0};
+    for (size_t o = 0; o < s->total; o++) {
+        int64_t off = 0;
+        for (int d = 0; d < s->nd; d++) off += (idx[d] % s->idims[d]) * s->istr[d];
+        memcpy(y + o * s->es, x + (size_t)off * s->es, s->es);
+        for (int d = s->nd - 1; d >= 0; d--) {
+            if (++idx[d] < s->odims[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+static fs_status tile_prepare(nn_graph *g, nn_node *n) {
+    ex_state *s = nn_kstate(n, sizeof *s);
+    if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
+    nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
+    s->nd = x->ndim;
+    nn_strides(x->ndim, x->dims, s->istr);
+    for (int i = 0; i < x->ndim; i++) {
+        s->odims[i] = y->dims[i];
+        s->idims[i] = x->dims[i];
+    }
+    s->es = nn_dtype_size(x->dtype);
+    s->total = nn_numel(y);
+    n->run = tile_run;
+    n->kname = "tile_ref";
+    return FS_OK;
+}
+
+static fs_status cos_infer(nn_graph *g, nn_node *n) {
+    if (n->n_in < 1 || !nn_in(g, n, 0) || n->n_out < 1) return nn_node_error(n, FS_ERR_FORMAT, "needs a shape input");
+    int64_t d[NN_MAX_DIMS];
+    int nd = nn_const_ints(nn_in(g, n, 0), d, NN_MAX_DIMS);
+    if (nd < 0) return nn_node_error(n, FS_ERR_UNSUPPORTED, "shape must be a constant int vector of <= %d values", NN_MAX_DIMS);
+    for (int i = 0; i < nd; i++)
+        if (d[i] < 0) return nn_node_error(n, FS_ERR_FORMAT, "negative dim %lld", (long long)d[i]);
+    if (!cast_ok(n->attr.to)) return nn_node_error(n, FS_ERR_UNSUPPORTED, "value type %d", n->attr.to);
+    return nn_set_out(g, n, 0, n->attr.to, nd, d);
+}
+
+static void cos_run(nn_graph *g, nn_node *n) {
+    nn_tensor *y = nn_out(g, n, 0);
+    size_t cnt = nn_numel(y);
+    double v = n->attr.pad_value;
+    for (size_t i = 0; i < cnt; i++) {
+        switch (y->dtype) {
+        case NN_F32: ((float *)y->data)[i] = (float)v; break;
+        case NN_I64: ((int64_t *)y->data)[i] = (int64_t)v; break;
+        case NN_I32: ((int32_t *)y->data)[i] = (int32_t)v; break;
+        case NN_U8: case NN_BOOL: ((uint8_t *)y->data)[i] = (uint8_t)v; break;
+        case NN_I8: ((int8_t *)y->data)[i] = (int8_t)v; break;
+        default: break;
+        }
+    }
+}
+
 static fs_status simple_prepare(nn_graph *g, nn_node *n) {
     (void)g;
     switch (n->type) {
     case NN_OP_SHAPE: n->run = shape_run; n->kname = "shape"; break;
     case NN_OP_CAST: n->run = cast_run; n->kname = "cast_ref"; break;
+    case NN_OP_CONSTANT_OF_SHAPE: n->run = cos_run; n->kname = "fill"; break;
     default: n->run = copy_run; n->kname = "alias"; break;
     }
     return FS_OK;
@@ -685,6 +815,9 @@ static const nn_op_def pad_def = {pad_infer, pad_prepare};
 static const nn_op_def gather_def = {gather_infer, gather_prepare};
 static const nn_op_def shape_def = {shape_infer, simple_prepare};
 static const nn_op_def cast_def = {cast_infer, simple_prepare};
+static const nn_op_def expand_def = {expand_infer, expand_prepare};
+static const nn_op_def tile_def = {tile_infer, tile_prepare};
+static const nn_op_def cos_def = {cos_infer, simple_prepare};
 
 static const nn_op_def *def_of(nn_op_type t) {
     switch (t) {
@@ -698,6 +831,9 @@ static const nn_op_def *def_of(nn_op_type t) {
     case NN_OP_GATHER: return &gather_def;
     case NN_OP_SHAPE: return &shape_def;
     case NN_OP_CAST: return &cast_def;
+    case NN_OP_EXPAND: return &expand_def;
+    case NN_OP_TILE: return &tile_def;
+    case NN_OP_CONSTANT_OF_SHAPE: return &cos_def;
     default: return NULL;
     }
 }
