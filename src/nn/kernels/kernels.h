@@ -58,6 +58,18 @@ void nn_fc_ref(const nn_fc_params *p, const float *in, const float *w, const flo
 void nn_maxpool_ref(const nn_pool_params *p, const float *in, float *out);
 void nn_avgpool_ref(const nn_pool_params *p, const float *in, float *out);
 
+/* Element-wise binary op over a contiguous run, the inner loop of the broadcasting binary ops:
+ *   y[i] = op(a[i * sa], b[i * sb]) for i < n, sa and sb each 0 (one value broadcast) or 1;
+ *   then, if clamp, y[i] = min(hi, max(lo, y[i])) in the form `v = lo > v ? lo : v; hi < v ? hi : v`.
+ * MAX is `a > b || isnan(a) ? a : b`, MIN `a < b || isnan(a) ? a : b`, PRELU `a < 0 ? a * b : a`.
+ * Every ISA path gives exactly the scalar expression's result (no FMA, NaN handling as written).
+ * y may alias a or b (same index). Dispatches on fs_cpu_features() per call. */
+typedef enum { NN_EW_ADD = 0, NN_EW_SUB, NN_EW_MUL, NN_EW_DIV, NN_EW_MAX, NN_EW_MIN, NN_EW_PRELU } nn_ew_op;
+void nn_eltwise_f32(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y, size_t n,
+                    int clamp, float lo, float hi);
+void nn_eltwise_f32_ref(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y, size_t n,
+                        int clamp, float lo, float hi);
+
 /* Dispatch: the best implementation for these parameters on this CPU (honours FS_CPU=portable|avx2).
  * Returns 0 and fills *k, or -1 on allocation failure. w/bias are copied/packed: the caller may free
  * them afterwards. */

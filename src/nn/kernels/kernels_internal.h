@@ -35,6 +35,14 @@ int nn_fc_select_avx512(const nn_fc_params *p, const float *w, const float *bias
 int nn_conv_select_neon(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
 int nn_fc_select_neon(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
 
+/* Element-wise fast paths (same contract as nn_eltwise_f32). */
+void nn_eltwise_f32_avx2(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y, size_t n,
+                         int clamp, float lo, float hi);
+void nn_eltwise_f32_avx512(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y,
+                           size_t n, int clamp, float lo, float hi);
+void nn_eltwise_f32_neon(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y, size_t n,
+                         int clamp, float lo, float hi);
+
 /* The reference-backed implementations (always available). */
 int nn_conv_select_ref(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
 int nn_fc_select_ref(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);

@@ -34,3 +34,12 @@ static inline void kx_neon_store_n(float *p, float32x4_t v, int n) {
 #define MR_NV4 6
 
 #include "nn/kernels/conv_simd.inc"
+
+#define VADD(a, b) vaddq_f32(a, b)
+#define VSUB(a, b) vsubq_f32(a, b)
+#define VMUL(a, b) vmulq_f32(a, b)
+#define VDIV(a, b) vdivq_f32(a, b)
+#define VSEL_GT(a, b, x, y) vbslq_f32(vcgtq_f32(a, b), x, y)
+#define VSEL_LT(a, b, x, y) vbslq_f32(vcltq_f32(a, b), x, y)
+#define VSEL_NAN(a, x, y) vbslq_f32(vmvnq_u32(vceqq_f32(a, a)), x, y)
+#include "nn/kernels/eltwise_simd.inc"
