@@ -72,6 +72,30 @@ static fs_status read_shard(const char *rel, uint8_t **data, size_t *len, void *
     return read_file(path, data, len);
 }
 
+/* Models whose only dynamic dims are leading batch dims (TF.js [-1,H,W,C]) are checked at load
+ * with batch 1; the declared dims are restored afterwards. */
+static fs_status check_with_batch_1(nn_graph *g) {
+    fs_status st = FS_OK;
+    int n = g->n_inputs < NN_MAX_IO ? g->n_inputs : NN_MAX_IO;
+    int64_t orig[NN_MAX_IO][NN_MAX_DIMS];
+    for (int i = 0; i < n; i++) memcpy(orig[i], g->tensors[g->inputs[i]].dims, sizeof orig[i]);
+    for (int i = 0; i < n && !st; i++) {
+        nn_tensor *t = &g->tensors[g->inputs[i]];
+        int64_t d[NN_MAX_DIMS];
+        for (int k = 0; k < t->ndim; k++) d[k] = orig[i][k] < 0 ? 1 : orig[i][k];
+        st = nn_graph_set_input_dims(g, i, t->ndim, d);
+    }
+    if (!st) st = nn_graph_check(g);
+    for (int i = 0; i < n; i++) { /* back to the file's dims */
+        nn_tensor *t = &g->tensors[g->inputs[i]];
+        memcpy(t->decl_dims, orig[i], sizeof t->decl_dims);
+        memcpy(t->dims, orig[i], sizeof t->dims);
+        t->decl_ndim = t->ndim;
+    }
+    g->shapes_overridden = 0;
+    return st;
+}
+
 static fs_status finish(nn_graph *g, fs_status st, fs_model **out) {
     if (st) { nn_graph_free(g); return st; }
     if (g->n_inputs < 1 || g->n_outputs < 1) {
@@ -80,12 +104,15 @@ static fs_status finish(nn_graph *g, fs_status st, fs_model **out) {
     }
     /* with static input dims, refuse unsupported attributes / bad shapes now rather than at the
      * first run (dynamic models are checked when their dims are set) */
-    int dynamic = 0;
+    int dynamic = 0, batch_only = 1;
     for (int i = 0; i < g->n_inputs; i++) {
         const nn_tensor *t = &g->tensors[g->inputs[i]];
-        for (int d = 0; d < t->ndim; d++) dynamic |= t->dims[d] < 0;
+        for (int d = 0; d < t->ndim; d++)
+            if (t->dims[d] < 0) { dynamic = 1; if (d) batch_only = 0; }
     }
-    if (!dynamic && (st = nn_graph_check(g))) { nn_graph_free(g); return st; }
+    if (!dynamic) st = nn_graph_check(g);
+    else if (batch_only) st = check_with_batch_1(g);
+    if (st) { nn_graph_free(g); return st; }
     fs_model *m = calloc(1, sizeof *m);
     if (!m) { nn_graph_free(g); return fs_error(FS_ERR_NOMEM, "out of memory"); }
     m->g = g;
