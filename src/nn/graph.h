@@ -194,6 +194,7 @@ typedef struct nn_graph {
  *   auto_pad (1 SAME_UPPER = TF SAME, pad_before = total/2; 2 SAME_LOWER; 3 VALID) is resolved at plan
  *   time into pad_*; with auto_pad 0 pad_t/pad_l/pad_b/pad_r are used as given.
  * - MAX/AVG_POOL2D: NHWC, kh/kw/strides/pads/auto_pad/ceil_mode/count_include_pad; act applies.
+ *   Refused (by name, at plan/load): pooling dilations; count_include_pad with windows past the pads.
  * - FULLY_CONNECTED: x [..., Cin] -> [..., Cout] if attr.keepdims, else [numel/Cin, Cout].
  * - RESIZE: any rank, any layout. Output dims from a const in[1] of int32/int64 "sizes" (ndim values,
  *   or 2 values = H,W of an NHWC 4-D input as in TFLite/TF.js), else attr.scales[d] (0 = 1.0 for that
@@ -213,6 +214,10 @@ typedef struct nn_graph {
  * - CLAMP: act_min/act_max, or const in[1]/in[2] scalars (ONNX Clip >= 11) when present.
  * - L2_NORMALIZE: x / sqrt(max(sum(x^2), attr.alpha)) over attr.axis (alpha 0 = 1e-12).
  * - Binary ops broadcast numpy-style; float32, and int64/int32 for shape arithmetic.
+ * - RESIZE modes other than nearest/linear (cubic) and tf_crop_and_resize are refused by name.
+ * Memory (nn/plan.c): graph inputs, outputs and tensors with keep=1 are never overwritten; other
+ * buffers are reused once dead; reshape-like ops alias their input; element-wise ops may run in place
+ * over a same-shape input that dies with them (so an un-kept intermediate's buffer holds garbage).
  * Ops whose inputs are all constant (and SHAPE, whose input dims are known) are folded at plan time.
  */
 
