@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/threadpool.h"
+#include "nn/kernels/kernels.h"
 #include "nn/ops/ops.h"
 
 /* ---------------------------------------------------------------- binary */
@@ -122,8 +123,46 @@ static void clamp_out(const bin_state *s, float *y, size_t i0, size_t i1) {
     }
 }
 
+/* The same odometer as BIN_LOOP, with each contiguous / broadcast inner run done by the SIMD kernel
+ * nn_eltwise_f32 (nn/kernels; same results bit for bit, clamp included). 0 if not applicable. */
+static int bin_rows_f32_simd(nn_graph *g, nn_node *n, size_t r0, size_t r1) {
+    const bin_state *s = n->kstate;
+    static const nn_ew_op ops[] = {[NN_OP_ADD] = NN_EW_ADD, [NN_OP_SUB] = NN_EW_SUB, [NN_OP_MUL] = NN_EW_MUL,
+                                   [NN_OP_DIV] = NN_EW_DIV, [NN_OP_MAXIMUM] = NN_EW_MAX,
+                                   [NN_OP_MINIMUM] = NN_EW_MIN, [NN_OP_PRELU] = NN_EW_PRELU};
+    const int last = s->nd - 1;
+    const int64_t inner = s->dims[last], ia = s->sa[last], ib = s->sb[last];
+    if (n->type == NN_OP_POW || n->type >= (int)(sizeof ops / sizeof ops[0]) || ia > 1 || ib > 1 ||
+        (n->type != NN_OP_ADD && ops[n->type] == NN_EW_ADD))
+        return 0;
+    const float *A = nn_in(g, n, 0)->data, *B = nn_in(g, n, 1)->data;
+    float *Y = nn_out(g, n, 0)->data;
+    int64_t idx[NN_MAX_DIMS] = {0};
+    size_t oa = 0, ob = 0, rr = r0;
+    for (int d = last - 1; d >= 0; d--) {
+        idx[d] = (int64_t)(rr % (size_t)s->dims[d]);
+        rr /= (size_t)s->dims[d];
+        oa += (size_t)(idx[d] * s->sa[d]);
+        ob += (size_t)(idx[d] * s->sb[d]);
+    }
+    for (size_t o = r0 * (size_t)inner; o < r1 * (size_t)inner; o += (size_t)inner) {
+        nn_eltwise_f32(ops[n->type], A + oa, (int)ia, B + ob, (int)ib, Y + o, (size_t)inner, s->clamp,
+                       s->lo, s->hi);
+        for (int d = last - 1; d >= 0; d--) {
+            oa += (size_t)s->sa[d];
+            ob += (size_t)s->sb[d];
+            if (++idx[d] < s->dims[d]) break;
+            oa -= (size_t)(s->sa[d] * s->dims[d]);
+            ob -= (size_t)(s->sb[d] * s->dims[d]);
+            idx[d] = 0;
+        }
+    }
+    return 1;
+}
+
 static void bin_rows_f32(nn_graph *g, nn_node *n, size_t r0, size_t r1) {
     const bin_state *s = n->kstate;
+    if (bin_rows_f32_simd(g, n, r0, r1)) return;
     switch (n->type) {
     case NN_OP_ADD: BIN_LOOP(float, x + y, r0, r1); break;
     case NN_OP_SUB: BIN_LOOP(float, x - y, r0, r1); break;
