@@ -4,7 +4,8 @@
  * in [-1, 1], runs `warmup` untimed inferences (the first one plans: shapes, kernels, arena), then
  * times `reps` runs one by one. Prints load/plan times, warm median/min/max latency, the peak RSS,
  * the median process CPU time per run, the heap in use before/after the timed runs (steady-state
- * runs must not grow it), and last the line `median_ms <number>`. */
+ * runs must not grow it), and last the line `median_ms <number>`. With FS_NN_PROFILE=1 it also
+ * prints the time per op type on stderr. */
 #include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "cli/cli.h"
 #include "core/cpu.h"
 #include "facescore.h"
+#include "nn/graph.h"
+#include "nn/model.h"
 
 static void bench_usage(void) {
     fprintf(stderr, "usage: facescore bench model FILE [--threads N] [--reps N] [--warmup N]\n");
@@ -109,6 +112,8 @@ int fs_cli_bench_model(int argc, char **argv) {
     printf("peak_rss_kib %ld\n", fs_cli_peak_rss_kib());
     printf("heap_bytes_before %zu after %zu (timed runs: %+lld)\n", heap0, heap1,
            (long long)heap1 - (long long)heap0);
+    if (getenv("FS_NN_PROFILE")) /* per-op-type times (warm-up included), on stderr */
+        nn_graph_profile_print(fs_model_graph(m), stderr);
     printf("median_ms %.4f\n", med);
     rc = 0;
     goto done;
