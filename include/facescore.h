@@ -180,7 +180,8 @@ typedef struct {
                                 models (yunet_n_640_640.onnx) always use their own size. Scaling is
                                 bilinear (area averaging when shrinking more than 2x); the photo sits
                                 at the top-left of a black canvas. */
-    int   max_faces;         /* keep at most this many (after NMS, highest scores); 0 = no limit */
+    int   max_faces;         /* keep the first N faces in the final order (after min_face and sort:
+                                FS_SORT_AREA + 1 = the largest face); 0 = no limit */
     float min_face;          /* drop faces whose box min(w, h) < this, in photo pixels; 0 = keep all */
     fs_face_sort sort;       /* default FS_SORT_DEFAULT */
     int   threads;           /* YuNet runtime / Haar threads; default 1, <= 0 = all cores */
@@ -192,8 +193,10 @@ typedef struct {
 typedef struct fs_detector fs_detector;
 
 void fs_detector_options_default(fs_detector_options *o);
-/* Loads the model / cascade. Errors: FS_ERR_IO "yunet: cannot open models/yunet/x.onnx (...)",
- * FS_ERR_ARG for out-of-range options, model format errors from the runtime. */
+/* Loads the model / cascade. o NULL = defaults. Errors (fs_last_error): FS_ERR_IO "yunet model
+ * no/such.onnx: No such file or directory", FS_ERR_FORMAT "yunet model x.jpg: unknown model format
+ * (...)" or "yunet: m.onnx has no output 'obj_8' (not a YuNet model?)", FS_ERR_ARG "detector: score
+ * threshold 2 outside 0..1", Haar: "cannot open cascade x.xml". */
 fs_status fs_detector_open(const fs_detector_options *o, fs_detector **out);
 /* Detects faces in an RGB or gray image. *out is always initialised (n = 0, code NO_FACE, largest
  * -1 on failure); boxes and landmarks are in the image's pixels, boxes clipped to it. YuNet faces

@@ -97,7 +97,10 @@ static fs_status open_yunet(fs_detector *d, const char *model_path) {
         return fs_error(FS_ERR_IO, "yunet: no model found (set $FACESCORE_MODELS or pass a model path; "
                                    "looked for models/yunet/%s)", yunet_files[0]);
     fs_status st = yunet_open(path, d->o.threads, &d->yn);
-    if (st != FS_OK && !strstr(fs_last_error(), path)) fs_error_prefix("%s: ", path);
+    if (st != FS_OK && strncmp(fs_last_error(), "yunet", 5) != 0) {
+        if (strstr(fs_last_error(), path)) fs_error_prefix("yunet model ");
+        else fs_error_prefix("yunet model %s: ", path);
+    }
     return st;
 }
 
@@ -139,8 +142,9 @@ const char *fs_detector_name(const fs_detector *d) {
 
 /* ------------------------------------------------------------------ detect */
 
+/* max_faces is applied after filtering and ordering (fs_detector_detect), not inside NMS. */
 static yunet_params yunet_params_of(const fs_detector_options *o) {
-    yunet_params p = {o->score_threshold, o->nms_iou, o->input_size, o->max_faces};
+    yunet_params p = {o->score_threshold, o->nms_iou, o->input_size, 0};
     return p;
 }
 
@@ -174,7 +178,6 @@ static fs_status haar_add_landmarks(fs_detector *d, const fs_image *img, fs_face
     if (st != FS_OK) return st;
     yunet_params p = yunet_params_of(&d->o);
     p.input_size = 160; /* the face fills ~60% of the crop: ~100 px at the network */
-    p.top_k = 0;
     st = yunet_detect(d->yn, &crop, &p, &d->scratch);
     fs_image_free(&crop);
     if (st != FS_OK) return st;
