@@ -225,9 +225,50 @@ int ox_emit(ox_ctx *cx, nn_op_type op, int n_in, const int *in, int n_out, const
     return i;
 }
 
+/* graph input k takes the value of its binding: a constant from now on, no longer a runtime input */
+static fs_status bind_input(ox_ctx *cx, int k) {
+    nn_onnx_bind *b = &cx->binds[k];
+    int t = cx->bind_t[k];
+    nn_tensor *x = OX_T(cx, t);
+    if (b->dtype != x->dtype)
+        return fs_error(FS_ERR_ARG, "ONNX: value bound to graph input '%s' is %s, the input is %s", x->name,
+                        b->dtype == NN_F32 ? "float" : "not float", x->dtype == NN_F32 ? "float" : "not float");
+    if (b->ndim < 0 || b->ndim > NN_MAX_DIMS || (x->ndim >= 0 && b->ndim != x->ndim))
+        return fs_error(FS_ERR_ARG, "ONNX: value bound to graph input '%s' has %d dims, the input %d", x->name,
+                        b->ndim, x->ndim);
+    for (int d = 0; d < b->ndim; d++)
+        if (b->dims[d] < 0 || (x->dims[d] >= 0 && x->dims[d] != b->dims[d]))
+            return fs_error(FS_ERR_ARG, "ONNX: value bound to graph input '%s' has dim %d = %lld, the input %lld",
+                            x->name, d, (long long)b->dims[d], (long long)x->dims[d]);
+    x->ndim = b->ndim;
+    memcpy(x->dims, b->dims, sizeof(int64_t) * (size_t)b->ndim);
+    int64_t n = nn_tensor_numel(x);
+    if (n < 0 || (uint64_t)n * nn_dtype_size(x->dtype) != b->nbytes || (b->nbytes && !b->data))
+        return fs_error(FS_ERR_ARG, "ONNX: value bound to graph input '%s' has %zu bytes, its dims take %lld values",
+                        x->name, b->nbytes, (long long)n);
+    void *p = nn_graph_alloc_const(cx->g, t);
+    if (!p) return FS_ERR_NOMEM;
+    if (b->nbytes) memcpy(p, b->data, b->nbytes);
+    nn_graph *g = cx->g;
+    int j = 0;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] != t) g->inputs[j++] = g->inputs[i];
+    g->n_inputs = j;
+    b->bound = 1;
+    cx->bind_t[k] = -1;
+    return FS_OK;
+}
+
+int ox_is_const(ox_ctx *cx, int t) {
+    if (t < 0) return 0;
+    for (int k = 0; k < cx->n_binds && k < 64; k++)
+        if (cx->bind_t[k] == t && bind_input(cx, k)) return 0;
+    return OX_T(cx, t)->is_const;
+}
+
 /* constant tensor's data, or NULL (with fs_error naming what) if t is not constant */
 const void *ox_const_data(ox_ctx *cx, int t, const char *what) {
-    if (t < 0 || !OX_T(cx, t)->is_const || !OX_T(cx, t)->data) {
+    if (t < 0 || !ox_is_const(cx, t) || !OX_T(cx, t)->data) {
         OX_FAIL(cx, FS_ERR_UNSUPPORTED, "%s must be a constant (initializer)", what);
         return NULL;
     }
@@ -355,12 +396,24 @@ static fs_status add_initializer(ox_ctx *cx, const pb_reader *r) {
 
 #define MAX_NODES 100000
 
+/* Graph inputs and outputs must have a runtime dtype of their own: FLOAT16 / DOUBLE values would be
+ * computed in float32 (approximately) and INT16 / UINT16 as int32, so they are refused. */
+static int io_dtype(int elem) {
+    switch (elem) {
+    case TP_FLOAT: case TP_INT64: case TP_INT32: case TP_UINT8: case TP_INT8: case TP_BOOL: return tp_nn_dtype(elem);
+    default:
+        fs_error(FS_ERR_UNSUPPORTED, "ONNX: data type %s", tp_dtype_name(elem));
+        return -1;
+    }
+}
+
 static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
     pb_reader r = *gr, sub;
     pb_field f;
     int rc;
     fs_status st;
-    int n_nodes = 0, n_outs = 0;
+    int n_nodes = 0, n_outs = 0, n_graph_in = 0;
+    for (int k = 0; k < 64; k++) cx->bind_t[k] = -1;
     /* pass 1: initializers; count nodes / outputs */
     while ((rc = pb_next(&r, &f)) > 0) {
         if (f.num == 5) {
@@ -388,8 +441,14 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
         if (ld_names_get(&cx->names, (const char *)nm.data, nm.len) >= 0) continue;
         char name[256];
         ox_fcopy(name, sizeof name, &nm);
+        int k = n_graph_in++;
+        nn_onnx_bind *b = k < cx->n_binds && k < 64 ? &cx->binds[k] : NULL;
+        if (nd < 0 && b) { /* no declared shape: the bound value's */
+            nd = b->ndim;
+            for (int d = 0; d < nd && d < NN_MAX_DIMS; d++) dims[d] = -1;
+        }
         if (nd < 0) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: graph input '%s' has no shape", name);
-        int dt = tp_nn_dtype(elem);
+        int dt = io_dtype(elem);
         if (dt < 0) return fs_error(FS_ERR_UNSUPPORTED, "ONNX: graph input '%s' has data type %s", name, tp_dtype_name(elem));
         int t = ld_add_tensor(cx->g, name, (nn_dtype)dt, nd, dims);
         if (t < 0 || ld_names_put(&cx->names, (const char *)nm.data, nm.len, t)) return FS_ERR_NOMEM;
@@ -397,6 +456,10 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
         if (!in) return fs_error(FS_ERR_NOMEM, "ONNX: out of memory");
         cx->g->inputs = in;
         in[cx->g->n_inputs++] = t;
+        if (b) {
+            cx->bind_t[k] = t;
+            if (b->force && (st = bind_input(cx, k))) return st;
+        }
     }
     if (rc < 0) return FS_ERR_FORMAT;
     /* use counts of every tensor name (for BatchNorm folding) */
@@ -451,6 +514,8 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
         if ((st = parse_value_info(&sub, &nm, &elem, &ndm, dims))) return st;
         char name[256];
         ox_fcopy(name, sizeof name, &nm);
+        if (elem && io_dtype(elem) < 0)
+            return fs_error(FS_ERR_UNSUPPORTED, "ONNX: graph output '%s' has data type %s", name, tp_dtype_name(elem));
         int t = ld_names_get(&cx->names, (const char *)nm.data, nm.len);
         if (t < 0) return fs_error(FS_ERR_FORMAT, "ONNX: graph output '%s' is not produced by any node", name);
         int is_input = 0;
@@ -473,9 +538,16 @@ static fs_status load_graph(ox_ctx *cx, const pb_reader *gr) {
 }
 
 fs_status nn_load_onnx(nn_graph *g, const uint8_t *buf, size_t len) {
+    return nn_load_onnx_bound(g, buf, len, NULL, 0);
+}
+
+fs_status nn_load_onnx_bound(nn_graph *g, const uint8_t *buf, size_t len, nn_onnx_bind *binds, int n_binds) {
     ox_ctx cx;
     memset(&cx, 0, sizeof cx);
     cx.g = g;
+    cx.binds = binds;
+    cx.n_binds = binds ? n_binds : 0;
+    for (int k = 0; k < cx.n_binds; k++) binds[k].bound = 0;
     cx.root = pb_reader_init(buf, len);
     pb_reader r = cx.root, graph = {0}, sub;
     pb_field f;

@@ -9,6 +9,7 @@
 #include "nn/loaders/ldcommon.h"
 #include "nn/loaders/protobuf.h"
 #include "nn/loaders/tensorproto.h"
+#include "nn/loaders/onnx.h"
 
 #define OX_MAX_ATTRS 32
 #define OX_MAX_LIST 64
@@ -46,6 +47,10 @@ typedef struct {
     int node_idx;
     const ox_node *nd;
     char op[64], nname[128];
+    /* graph inputs that may be bound to a value (nn/loaders/onnx.h) */
+    nn_onnx_bind *binds;
+    int n_binds;
+    int bind_t[64];        /* tensor of non-initializer graph input k (-1 none), k < 64 */
 } ox_ctx;
 
 
@@ -75,6 +80,8 @@ fs_status ox_alias_out(ox_ctx *cx, int k, int t);
 int ox_emit(ox_ctx *cx, nn_op_type op, int n_in, const int *in, int n_out, const int *out);
 /* constant inputs (fs_error naming 'what' when not constant / wrong type) */
 const void *ox_const_data(ox_ctx *cx, int t, const char *what);
+/* is t constant? A graph input with a binding becomes constant here (nn/loaders/onnx.h). */
+int ox_is_const(ox_ctx *cx, int t);
 int ox_const_ints(ox_ctx *cx, int t, const char *what, int64_t *out, int max);
 int ox_const_floats(ox_ctx *cx, int t, const char *what, float *out, int max);
 static inline int ox_norm_axis(int64_t a, int r) { return (int)(a < 0 ? a + r : a); }
