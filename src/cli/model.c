@@ -263,7 +263,9 @@ int fs_cli_model(int argc, char **argv) {
         return model_info(argv[2], shape);
     }
     if (argc >= 2 && !strcmp(argv[1], "run")) return model_run(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "check")) return fs_cli_model_check(argc - 2, argv + 2);
     fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...]\n"
-                    "       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n");
+                    "       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n"
+                    "       facescore model check [--json] [--rtol R] [--atol A] CASE_DIR...\n");
     return 2;
 }
