@@ -205,6 +205,9 @@ fs_status fs_detector_open(const fs_detector_options *o, fs_detector **out);
 fs_status fs_detector_detect(fs_detector *d, const fs_image *img, fs_detections *out);
 void      fs_detector_free(fs_detector *d);
 const char *fs_detector_name(const fs_detector *d);   /* "yunet" or "haar" */
+/* Draws every face: green box (thickness min(w,h)/300, at least 1) and, with landmarks, 5 dots
+ * (right eye blue, left eye red, nose green, right mouth corner magenta, left mouth corner yellow). */
+void fs_detections_draw(fs_image *img, const fs_detections *d);
 /* Default YuNet model: yunet_n_dynamic.onnx (else yunet_n_640_640.onnx) in $FACESCORE_MODELS/yunet/,
  * $FACESCORE_MODELS/, models/yunet/ (repo), <exe dir>/../models/yunet/, <exe dir>/../share/facescore/
  * models/yunet/, ../shared/models/yunet/, /usr/local/share/facescore/models/yunet/,

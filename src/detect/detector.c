@@ -2,6 +2,7 @@
  * options, default model search, filtering (min size, max count), ordering and result codes, and
  * optional YuNet landmarks for Haar faces. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,4 +231,26 @@ fs_status fs_detector_detect(fs_detector *d, const fs_image *img, fs_detections 
     if (d->o.max_faces > 0 && out->n > d->o.max_faces) out->n = d->o.max_faces;
     det_finish(out);
     return FS_OK;
+}
+
+/* ------------------------------------------------------------------ drawing */
+
+void fs_detections_draw(fs_image *img, const fs_detections *d) {
+    if (!img || !img->data || !d) return;
+    /* landmark colours as in OpenCV's YuNet demo: right eye blue, left eye red, nose green,
+     * right mouth corner magenta, left mouth corner yellow */
+    static const uint8_t lm_rgb[5][3] = {{0, 0, 255}, {255, 0, 0}, {0, 255, 0}, {255, 0, 255}, {255, 255, 0}};
+    int side = img->width < img->height ? img->width : img->height;
+    int th = side / 300 > 1 ? side / 300 : 1;
+    for (int i = 0; i < d->n; i++) {
+        const fs_face *f = &d->faces[i];
+        fs_image_draw_rect(img, (int)lrintf(f->box.x), (int)lrintf(f->box.y), (int)lrintf(f->box.w),
+                           (int)lrintf(f->box.h), th, 0, 255, 0);
+        if (!f->has_landmarks) continue;
+        int r = (int)(f->box.w / 40.f);
+        if (r < 1) r = 1;
+        for (int k = 0; k < 5; k++)
+            fs_image_draw_dot(img, (int)lrintf(f->landmarks[k][0]), (int)lrintf(f->landmarks[k][1]), r,
+                              lm_rgb[k][0], lm_rgb[k][1], lm_rgb[k][2]);
+    }
 }

@@ -484,3 +484,26 @@ TEST(models_that_are_not_yunet_are_refused) {
     CHECK(fs_detector_open(&o, &d) == FS_ERR_FORMAT);
     CHECK(strstr(fs_last_error(), "channels") != NULL);
 }
+
+TEST(draw_boxes_and_landmarks) {
+    fs_image img;
+    CHECK(fs_image_alloc(&img, 200, 100, 3) == FS_OK);
+    fs_face f;
+    memset(&f, 0, sizeof f);
+    f.box = (fs_rect){20, 10, 80, 80};
+    f.has_landmarks = 1;
+    const float lm[5][2] = {{40, 40}, {80, 40}, {60, 55}, {45, 70}, {75, 70}};
+    memcpy(f.landmarks, lm, sizeof lm);
+    fs_detections d = {&f, 1, FS_CODE_ONE_FACE, 0};
+    fs_detections_draw(&img, &d);
+    const uint8_t *p = img.data + 10 * img.stride + 3 * 50; /* top edge of the box */
+    CHECK(p[0] == 0 && p[1] == 255 && p[2] == 0);
+    p = img.data + 40 * img.stride + 3 * 40; /* right eye: blue */
+    CHECK(p[0] == 0 && p[1] == 0 && p[2] == 255);
+    p = img.data + 70 * img.stride + 3 * 75; /* left mouth corner: yellow */
+    CHECK(p[0] == 255 && p[1] == 255 && p[2] == 0);
+    p = img.data + 30 * img.stride + 3 * 60; /* inside, away from the dots: untouched */
+    CHECK(p[0] == 0 && p[1] == 0 && p[2] == 0);
+    fs_detections_draw(&img, NULL); /* no-op */
+    fs_image_free(&img);
+}
