@@ -507,3 +507,20 @@ TEST(draw_boxes_and_landmarks) {
     fs_detections_draw(&img, NULL); /* no-op */
     fs_image_free(&img);
 }
+
+TEST(extreme_aspect_ratios_run) {
+    fs_detector *d = open_yunet(NULL, FS_SORT_DEFAULT); /* dynamic model: 32x640 and 640x32 inputs */
+    CHECK(d != NULL);
+    const int sizes[3][2] = {{3, 5000}, {5000, 3}, {33, 31}};
+    for (int i = 0; i < 3; i++) {
+        fs_image img;
+        CHECK(fs_image_alloc(&img, sizes[i][0], sizes[i][1], 3) == FS_OK);
+        memset(img.data, 128, (size_t)img.stride * img.height);
+        fs_detections dets;
+        CHECK_MSG(fs_detector_detect(d, &img, &dets) == FS_OK, "%dx%d: %s", sizes[i][0], sizes[i][1], fs_last_error());
+        CHECK(dets.code == FS_CODE_NO_FACE);
+        fs_detections_free(&dets);
+        fs_image_free(&img);
+    }
+    fs_detector_free(d);
+}
