@@ -194,7 +194,7 @@ typedef struct nn_graph {
  *   auto_pad (1 SAME_UPPER = TF SAME, pad_before = total/2; 2 SAME_LOWER; 3 VALID) is resolved at plan
  *   time into pad_*; with auto_pad 0 pad_t/pad_l/pad_b/pad_r are used as given.
  * - MAX/AVG_POOL2D: NHWC, kh/kw/strides/pads/auto_pad/ceil_mode/count_include_pad; act applies.
- *   Refused (by name, at plan/load): pooling dilations; count_include_pad with windows past the pads.
+ *   Dilations and count_include_pad (ONNX: divisor = window cells inside the padded extent) supported.
  * - FULLY_CONNECTED: x [..., Cin] -> [..., Cout] if attr.keepdims, else [numel/Cin, Cout].
  * - RESIZE: any rank, any layout. Output dims from a const in[1] of int32/int64 "sizes" (ndim values,
  *   or 2 values = H,W of an NHWC 4-D input as in TFLite/TF.js), else attr.scales[d] (0 = 1.0 for that

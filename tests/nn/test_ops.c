@@ -1016,3 +1016,51 @@ TEST(instance_norm_and_lrn_any_channel_axis) {
         nn_graph_free(g);
     }
 }
+
+TEST(pooling_dilations_ceil_count_include_pad) {
+    for (int it = 0; it < 24; it++) {
+        int64_t d[4] = {1, rint_(3, 9), rint_(3, 9), rint_(1, 3)};
+        int k = rint_(2, 3), s = rint_(1, 3), dil = rint_(1, 2), is_max = it % 2, ceil_m = rint_(0, 1);
+        int cip = !is_max && rint_(0, 1);
+        nn_graph *g = nn_graph_new();
+        int x = add_input(g, "x", 4, d), y = add_out(g, "y");
+        int ni = nn_graph_add_node(g, is_max ? NN_OP_MAX_POOL2D : NN_OP_AVG_POOL2D, "p", 1, &x, 1, &y);
+        nn_attr *a = &g->nodes[ni].attr;
+        a->kh = a->kw = k;
+        a->stride_h = a->stride_w = s;
+        a->dil_h = a->dil_w = dil;
+        a->ceil_mode = ceil_m;
+        a->count_include_pad = cip;
+        a->pad_t = rint_(0, k - 1); a->pad_b = rint_(0, k - 1); a->pad_l = rint_(0, k - 1); a->pad_r = rint_(0, k - 1);
+        int pt = a->pad_t, pb = a->pad_b, pl = a->pad_l, pr = a->pad_r, ek = (k - 1) * dil + 1;
+        if (d[1] + pt + pb < ek || d[2] + pl + pr < ek) { nn_graph_free(g); continue; }
+        PLAN_RUN(g);
+        nn_tensor *Y = &g->tensors[y];
+        /* output size: ONNX formula, ceil mode drops a window starting past input + pad_before */
+        int64_t oh = ceil_m ? (d[1] + pt + pb - ek + s - 1) / s + 1 : (d[1] + pt + pb - ek) / s + 1;
+        int64_t ow = ceil_m ? (d[2] + pl + pr - ek + s - 1) / s + 1 : (d[2] + pl + pr - ek) / s + 1;
+        if (ceil_m && (oh - 1) * s >= d[1] + pt) oh--;
+        if (ceil_m && (ow - 1) * s >= d[2] + pl) ow--;
+        CHECK_MSG(Y->dims[1] == oh && Y->dims[2] == ow, "it %d: %lldx%lld vs %lldx%lld", it,
+                  (long long)Y->dims[1], (long long)Y->dims[2], (long long)oh, (long long)ow);
+        const float *X = g->tensors[x].data;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+                for (int c = 0; c < d[3]; c++) {
+                    double acc = is_max ? -1e30 : 0;
+                    int in = 0, padded = 0;
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * s - pt + ky * dil, ix = ox * s - pl + kx * dil;
+                            if (iy >= -pt && iy < d[1] + pb && ix >= -pl && ix < d[2] + pr) padded++;
+                            if (iy < 0 || ix < 0 || iy >= d[1] || ix >= d[2]) continue;
+                            double v = X[(iy * d[2] + ix) * d[3] + c];
+                            acc = is_max ? fmax(acc, v) : acc + v;
+                            in++;
+                        }
+                    double want = is_max ? (in ? acc : 0) : acc / (cip ? padded : in);
+                    NEAR_OR_FAIL(((float *)Y->data)[(oy * ow + ox) * d[3] + c], want, 1e-6, "pool it %d", it);
+                }
+        nn_graph_free(g);
+    }
+}

@@ -204,7 +204,11 @@ static fs_status convt_prepare(nn_graph *g, nn_node *n) {
     return FS_OK;
 }
 
-/* ---------------------------------------------------------------- pooling */
+/* ---------------------------------------------------------------- pooling
+ * Plain pools (no dilation; average without count_include_pad, as TF) run the nn/kernels
+ * references. Dilated pools and count_include_pad averages run pool_generic here, with ONNX's
+ * semantics: windows start at o*s - pad_before and step by the dilation; max ignores the padding;
+ * count_include_pad divides by the window cells inside the padded extent [-pad_b4, in + pad_after). */
 
 static fs_status pool_infer(nn_graph *g, nn_node *n) {
     fs_status st = nn_check_inputs(g, n, 1, 1);
@@ -213,33 +217,66 @@ static fs_status pool_infer(nn_graph *g, nn_node *n) {
     nn_attr *a = &n->attr;
     if (x->ndim != 4) return nn_node_error(n, FS_ERR_UNSUPPORTED, "input rank %d, need 4 (NHWC)", x->ndim);
     if ((st = check_geom(n, a))) return st;
-    if (a->dil_h != 1 || a->dil_w != 1) return nn_node_error(n, FS_ERR_UNSUPPORTED, "pooling with dilations");
     if (a->kh < 1 || a->kw < 1 || a->kh > 1 << 16 || a->kw > 1 << 16)
         return nn_node_error(n, FS_ERR_FORMAT, "kernel size %dx%d", a->kh, a->kw);
-    if (a->pad_t >= a->kh || a->pad_b >= a->kh || a->pad_l >= a->kw || a->pad_r >= a->kw)
+    int ekh = (a->kh - 1) * a->dil_h + 1, ekw = (a->kw - 1) * a->dil_w + 1;
+    if (a->auto_pad == 0 && (a->pad_t >= ekh || a->pad_b >= ekh || a->pad_l >= ekw || a->pad_r >= ekw))
         return nn_node_error(n, FS_ERR_UNSUPPORTED, "padding as large as the kernel");
-    int64_t oh = out_size(x->dims[1], a->kh, a->stride_h, 1, a->auto_pad, a->ceil_mode, &a->pad_t, &a->pad_b);
-    int64_t ow = out_size(x->dims[2], a->kw, a->stride_w, 1, a->auto_pad, a->ceil_mode, &a->pad_l, &a->pad_r);
+    int64_t oh = out_size(x->dims[1], a->kh, a->stride_h, a->dil_h, a->auto_pad, a->ceil_mode, &a->pad_t, &a->pad_b);
+    int64_t ow = out_size(x->dims[2], a->kw, a->stride_w, a->dil_w, a->auto_pad, a->ceil_mode, &a->pad_l, &a->pad_r);
     if (oh < 1 || ow < 1) return nn_node_error(n, FS_ERR_FORMAT, "kernel larger than the padded input");
-    if (n->type == NN_OP_AVG_POOL2D && a->count_include_pad &&
-        ((oh - 1) * a->stride_h + a->kh > x->dims[1] + a->pad_t + a->pad_b ||
-         (ow - 1) * a->stride_w + a->kw > x->dims[2] + a->pad_l + a->pad_r))
-        return nn_node_error(n, FS_ERR_UNSUPPORTED, "count_include_pad with windows past the padding");
     int64_t d[4] = {x->dims[0], oh, ow, x->dims[3]};
     return nn_set_out(g, n, 0, NN_F32, 4, d);
 }
 
 typedef struct {
     nn_pool_params p;
+    int dh, dw, pad_b, pad_r, generic;
     float lo, hi;
     int clamp;
 } pool_state;
 
+static void pool_generic(const pool_state *s, int is_max, const float *in, float *out) {
+    const nn_pool_params *p = &s->p;
+    for (int b = 0; b < p->n; b++)
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                float *o = out + (((size_t)b * p->oh + oy) * p->ow + ox) * p->c;
+                const int y0 = oy * p->sh - p->pad_t, x0 = ox * p->sw - p->pad_l;
+                int inside = 0, padded = 0; /* cells in the input / in the padded extent */
+                for (int ky = 0; ky < p->kh; ky++)
+                    for (int kx = 0; kx < p->kw; kx++) {
+                        int iy = y0 + ky * s->dh, ix = x0 + kx * s->dw;
+                        padded += iy >= -p->pad_t && iy < p->ih + s->pad_b && ix >= -p->pad_l && ix < p->iw + s->pad_r;
+                        inside += iy >= 0 && iy < p->ih && ix >= 0 && ix < p->iw;
+                    }
+                for (int c = 0; c < p->c; c++) {
+                    float acc = is_max ? -INFINITY : 0.0f;
+                    for (int ky = 0; ky < p->kh; ky++) {
+                        int iy = y0 + ky * s->dh;
+                        if (iy < 0 || iy >= p->ih) continue;
+                        for (int kx = 0; kx < p->kw; kx++) {
+                            int ix = x0 + kx * s->dw;
+                            if (ix < 0 || ix >= p->iw) continue;
+                            float v = in[(((size_t)b * p->ih + iy) * p->iw + ix) * p->c + c];
+                            if (is_max) acc = (v > acc || v != v) ? v : acc;
+                            else acc += v;
+                        }
+                    }
+                    int div = p->count_include_pad ? padded : inside;
+                    o[c] = is_max ? (inside ? acc : 0.0f) : (div ? acc / (float)div : 0.0f);
+                }
+            }
+}
+
 static void pool_run(nn_graph *g, nn_node *n) {
     pool_state *s = n->kstate;
     float *y = nn_out(g, n, 0)->data;
-    if (n->type == NN_OP_MAX_POOL2D) nn_maxpool_ref(&s->p, nn_in(g, n, 0)->data, y);
-    else nn_avgpool_ref(&s->p, nn_in(g, n, 0)->data, y);
+    const float *x = nn_in(g, n, 0)->data;
+    int is_max = n->type == NN_OP_MAX_POOL2D;
+    if (s->generic) pool_generic(s, is_max, x, y);
+    else if (is_max) nn_maxpool_ref(&s->p, x, y);
+    else nn_avgpool_ref(&s->p, x, y);
     if (s->clamp) {
         size_t cnt = (size_t)s->p.n * s->p.oh * s->p.ow * s->p.c;
         const float lo = s->lo, hi = s->hi;
@@ -259,11 +296,17 @@ static fs_status pool_prepare(nn_graph *g, nn_node *n) {
     s->p = (nn_pool_params){(int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3],
                             (int)y->dims[1], (int)y->dims[2], a->kh, a->kw, a->stride_h, a->stride_w,
                             a->pad_t, a->pad_l, a->count_include_pad};
+    s->dh = a->dil_h;
+    s->dw = a->dil_w;
+    s->pad_b = a->pad_b;
+    s->pad_r = a->pad_r;
+    s->generic = a->dil_h != 1 || a->dil_w != 1 || (n->type == NN_OP_AVG_POOL2D && a->count_include_pad);
     s->lo = a->act_min;
     s->hi = a->act_max;
     s->clamp = !(isinf(a->act_min) && a->act_min < 0 && isinf(a->act_max) && a->act_max > 0);
     n->run = pool_run;
-    n->kname = n->type == NN_OP_MAX_POOL2D ? "maxpool_ref" : "avgpool_ref";
+    n->kname = s->generic ? (n->type == NN_OP_MAX_POOL2D ? "maxpool_generic_ref" : "avgpool_generic_ref")
+                          : (n->type == NN_OP_MAX_POOL2D ? "maxpool_ref" : "avgpool_ref");
     return FS_OK;
 }
 
