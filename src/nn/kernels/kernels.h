@@ -5,6 +5,16 @@
  *
  * Layouts: activations NHWC float32; conv weights OHWI [Cout][KH][KW][Cin/groups]; FC weights
  * [Cout][Cin]. Fused activation = clamp to [act_min, act_max].
+ *
+ * What nn_select_conv / nn_select_fc return (kernel names as shown by `facescore model info`):
+ *   conv1x1_<isa>     1x1 stride-1 unpadded dense conv = GEMM, register-tiled microkernels over
+ *                     weights packed into panels (nn/kernels/conv_simd.inc)
+ *   conv_igemm_<isa>  any other dense conv (groups 1): indirect GEMM over per-tap row pointers
+ *   dwconv_<isa>      depthwise (groups == Cin == Cout), channel-vectorised, 3x3 specialised
+ *   fc_<isa>          fully connected = the GEMM path (one-row microkernels for batch 1)
+ *   conv2d_ref/fc_ref the portable reference (grouped non-depthwise convs, depth multipliers > 1,
+ *                     kernels over 64 taps, and everything under FS_CPU=portable)
+ * <isa> is avx512 or avx2 on x86-64, neon on aarch64. Results do not depend on the thread count.
  */
 #ifndef FS_NN_KERNELS_H
 #define FS_NN_KERNELS_H
