@@ -104,11 +104,13 @@ typedef enum {
                               normalises each (n, c) over every other dim but 0 */
     NN_OP_LRN,             /* across channels (attr.axis): x / (lrn_bias + alpha/size * sum sq)^beta,
                               window lrn_size centred as ONNX LRN */
+    NN_OP_CONV_ND, NN_OP_MAX_POOL_ND, NN_OP_AVG_POOL_ND, /* channel-first 1-3-D general case,
+                              see nn/ops/spatial_nd.c (ONNX 3-D conv/pool, dilated max pooling) */
     NN_OP__COUNT
 } nn_op_type;
 
 typedef enum { NN_PAD_CONSTANT = 0, NN_PAD_REFLECT, NN_PAD_EDGE } nn_pad_mode;
-typedef enum { NN_RESIZE_NEAREST = 0, NN_RESIZE_LINEAR } nn_resize_mode;
+typedef enum { NN_RESIZE_NEAREST = 0, NN_RESIZE_LINEAR, NN_RESIZE_CUBIC } nn_resize_mode;
 /* attr.coord_mode: ONNX coordinate_transformation_mode (0 = ONNX default half_pixel) */
 enum { NN_COORD_HALF_PIXEL = 0, NN_COORD_ASYMMETRIC, NN_COORD_PYTORCH_HALF_PIXEL,
        NN_COORD_ALIGN_CORNERS, NN_COORD_TF_HALF_PIXEL_FOR_NN, NN_COORD_HALF_PIXEL_SYMMETRIC };
@@ -148,6 +150,8 @@ typedef struct {
     int64_t split[NN_MAX_IO];
     int lrn_size;        /* LRN */
     float lrn_bias;
+    float cubic_a;       /* RESIZE cubic coefficient (0 = ONNX default -0.75) */
+    int exclude_outside; /* RESIZE: taps outside the input get weight 0, the rest renormalised */
 } nn_attr;
 
 typedef struct nn_node {
@@ -214,7 +218,7 @@ typedef struct nn_graph {
  * - CLAMP: act_min/act_max, or const in[1]/in[2] scalars (ONNX Clip >= 11) when present.
  * - L2_NORMALIZE: x / sqrt(max(sum(x^2), attr.alpha)) over attr.axis (alpha 0 = 1e-12).
  * - Binary ops broadcast numpy-style; float32, and int64/int32 for shape arithmetic.
- * - RESIZE modes other than nearest/linear (cubic) and tf_crop_and_resize are refused by name.
+ * - RESIZE: nearest, linear, cubic (cubic_a, exclude_outside); tf_crop_and_resize is refused by name.
  * Memory (nn/plan.c): graph inputs, outputs and tensors with keep=1 are never overwritten; other
  * buffers are reused once dead; reshape-like ops alias their input; element-wise ops may run in place
  * over a same-shape input that dies with them (so an un-kept intermediate's buffer holds garbage).

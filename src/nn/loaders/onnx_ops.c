@@ -1040,6 +1040,28 @@ static fs_status op_instance_norm(ox_ctx *cx) {
     return y < 0 ? FS_ERR_NOMEM : FS_OK;
 }
 
+/* LRN across channels (axis 1): y = x / (bias + alpha / size * sum of squares in the window)^beta */
+static fs_status op_lrn(ox_ctx *cx) {
+    float alpha = ox_attr_f(cx, "alpha", 1e-4f), beta = ox_attr_f(cx, "beta", 0.75f), bias = ox_attr_f(cx, "bias", 1.0f);
+    if (!ox_find_attr(cx, "size")) return OX_FAIL(cx, FS_ERR_FORMAT, "attribute 'size' is required");
+    int64_t size = ox_attr_i(cx, "size", 0);
+    fs_status st = ox_check_attrs_used(cx);
+    if (st) return st;
+    if (size < 1 || size > (1 << 20)) return OX_FAIL(cx, FS_ERR_FORMAT, "size %lld", (long long)size);
+    int x = ox_need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    if (OX_T(cx, x)->ndim < 2) return OX_FAIL(cx, FS_ERR_FORMAT, "input of rank %d", OX_T(cx, x)->ndim);
+    int ni;
+    if ((st = op_unary(cx, NN_OP_LRN, &ni))) return st;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->axis = 1;
+    a->alpha = alpha;
+    a->beta = beta;
+    a->lrn_bias = bias;
+    a->lrn_size = (int)size;
+    return FS_OK;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 fs_status ox_convert_ops(ox_ctx *cx, int *handled) {
@@ -1085,6 +1107,7 @@ fs_status ox_convert_ops(ox_ctx *cx, int *handled) {
     if (IS("Expand")) return op_expand(cx);
     if (IS("ConstantOfShape")) return op_constant_of_shape(cx);
     if (IS("InstanceNormalization")) return op_instance_norm(cx);
+    if (IS("LRN")) return op_lrn(cx);
     if (IS("Transpose")) return op_transpose(cx);
     if (IS("Reshape")) return op_reshape(cx);
     if (IS("Flatten")) return op_flatten(cx);

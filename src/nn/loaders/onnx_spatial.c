@@ -178,11 +178,111 @@ static void spatial_out(const ox_spatial *sp, const int64_t *xd, int64_t cout, i
     }
 }
 
+/* ------------------------------------------------------------------ general N-D (channel-first) */
+
+/* kernel_shape/strides/dilations/pads/auto_pad of an S-D op into the NN_OP_*_ND attributes
+ * (nn/ops/spatial_nd.c: starts = kernel, steps = strides, ends = dilations) */
+static fs_status read_nd(ox_ctx *cx, int S, nn_attr *a, int has_dil) {
+    int64_t v[16];
+    int n;
+    char ap[32];
+    a->n_axes = S;
+    for (int i = 0; i < S; i++) { a->starts[i] = 0; a->steps[i] = 1; a->ends[i] = 1; a->pads[i] = a->pads[S + i] = 0; }
+    if ((n = ox_attr_ints(cx, "kernel_shape", v, 16)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != S) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape has %d values for %d spatial dims", n, S);
+    for (int i = 0; i < n; i++) a->starts[i] = v[i];
+    if ((n = ox_attr_ints(cx, "strides", v, 16)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != S) return OX_FAIL(cx, FS_ERR_FORMAT, "strides has %d values, expected %d", n, S);
+    for (int i = 0; i < n; i++) a->steps[i] = v[i];
+    if (has_dil) {
+        if ((n = ox_attr_ints(cx, "dilations", v, 16)) < 0) return FS_ERR_UNSUPPORTED;
+        if (n && n != S) return OX_FAIL(cx, FS_ERR_FORMAT, "dilations has %d values, expected %d", n, S);
+        for (int i = 0; i < n; i++) a->ends[i] = v[i];
+    }
+    if ((n = ox_attr_ints(cx, "pads", v, 16)) < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != 2 * S) return OX_FAIL(cx, FS_ERR_FORMAT, "pads has %d values, expected %d", n, 2 * S);
+    for (int i = 0; i < n; i++) a->pads[i] = v[i];
+    ox_attr_s(cx, "auto_pad", "NOTSET", ap, sizeof ap);
+    if (!strcmp(ap, "NOTSET")) a->auto_pad = 0;
+    else if (!strcmp(ap, "SAME_UPPER")) a->auto_pad = 1;
+    else if (!strcmp(ap, "SAME_LOWER")) a->auto_pad = 2;
+    else if (!strcmp(ap, "VALID")) a->auto_pad = 3;
+    else return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "auto_pad '%s' is not supported", ap);
+    for (int i = 0; i < S; i++)
+        if (a->starts[i] < 0 || a->starts[i] > 65535 || a->steps[i] < 1 || a->steps[i] > 65535 || a->ends[i] < 1 ||
+            a->ends[i] > 65535 || a->pads[i] < 0 || a->pads[i] > 65535 || a->pads[S + i] < 0 || a->pads[S + i] > 65535)
+            return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "kernel / stride / dilation / pads out of range");
+    return FS_OK;
+}
+
+/* Conv / MaxPool / AveragePool as NN_OP_CONV_ND / MAX_POOL_ND / AVG_POOL_ND on the NC... layout */
+static fs_status op_spatial_nd(ox_ctx *cx, nn_op_type op) {
+    int x = ox_need_in(cx, 0);
+    if (x < 0) return FS_ERR_FORMAT;
+    int r = OX_T(cx, x)->ndim, S = r - 2;
+    if (S < 1 || S > 3) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "input of rank %d (1 to 3 spatial dims supported)", r);
+    nn_attr at;
+    memset(&at, 0, sizeof at);
+    fs_status st = read_nd(cx, S, &at, op != NN_OP_AVG_POOL_ND);
+    if (st) return st;
+    int in[3] = {x, -1, -1}, n_in = 1;
+    if (op == NN_OP_CONV_ND) {
+        int w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
+        if (w < 0 || b == -2) return FS_ERR_FORMAT;
+        if (!ox_const_data(cx, w, "Conv weights")) return FS_ERR_UNSUPPORTED;
+        if (b >= 0 && !ox_const_data(cx, b, "Conv bias")) return FS_ERR_UNSUPPORTED;
+        at.groups = (int)ox_attr_i(cx, "group", 1);
+        if (at.groups < 1) return OX_FAIL(cx, FS_ERR_FORMAT, "group %d", at.groups);
+        in[1] = w;
+        in[2] = b;
+        n_in = b >= 0 ? 3 : 2;
+    } else {
+        if (cx->nd->n_out > 1 && cx->nd->out[1].len)
+            return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "the Indices output is not supported");
+        for (int i = 0; i < S; i++)
+            if (!at.starts[i]) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape is missing");
+        at.ceil_mode = (int)ox_attr_i(cx, "ceil_mode", 0);
+        if (op == NN_OP_MAX_POOL_ND) {
+            if (ox_attr_i(cx, "storage_order", 0) != 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "storage_order 1 is not supported");
+        } else {
+            at.count_include_pad = (int)ox_attr_i(cx, "count_include_pad", 0);
+        }
+    }
+    if ((st = ox_check_attrs_used(cx))) return st;
+    int64_t yd[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) yd[i] = -1;
+    int y = ox_out_t(cx, 0, NN_F32, r, yd);
+    int ni = y < 0 ? -1 : ox_emit(cx, op, n_in, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->n_axes = at.n_axes;
+    memcpy(a->starts, at.starts, sizeof at.starts);
+    memcpy(a->steps, at.steps, sizeof at.steps);
+    memcpy(a->ends, at.ends, sizeof at.ends);
+    memcpy(a->pads, at.pads, sizeof at.pads);
+    a->auto_pad = at.auto_pad;
+    a->ceil_mode = at.ceil_mode;
+    a->count_include_pad = at.count_include_pad;
+    if (op == NN_OP_CONV_ND) a->groups = at.groups;
+    return FS_OK;
+}
+
+/* does the node carry a dilation other than 1? */
+static int has_dilation(ox_ctx *cx) {
+    const ox_node *n = cx->nd;
+    for (int i = 0; i < n->n_at; i++)
+        if (pb_str_eq(&n->at[i].name, "dilations"))
+            for (int k = 0; k < n->at[i].n_ints; k++)
+                if (n->at[i].ints[k] != 1) return 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ op handlers */
 
 static fs_status op_conv(ox_ctx *cx) {
     int x = ox_need_in(cx, 0), w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
     if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    if (OX_T(cx, x)->ndim == 5) return op_spatial_nd(cx, NN_OP_CONV_ND); /* 3-D: general-case kernel */
     int nk = spatial_rank(cx, x);
     if (!nk) return FS_ERR_UNSUPPORTED;
     const float *wd = ox_const_data(cx, w, "Conv weights");
@@ -257,14 +357,43 @@ static fs_status op_conv_transpose(ox_ctx *cx) {
     if (n < 0) return FS_ERR_UNSUPPORTED;
     if (n && n != nk) return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding has %d values", n);
     for (int i = 0; i < n; i++) op[2 - nk + i] = v[i];
-    if (ox_find_attr(cx, "output_shape")) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "attribute 'output_shape' is not supported");
+    for (int i = 0; i < 2; i++)
+        if (op[i] < 0 || (op[i] >= sp.s[i] && op[i] >= sp.d[i]))
+            return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding %lld must be smaller than the stride or dilation", (long long)op[i]);
+    int64_t oshape[4];
+    int n_os = ox_attr_ints(cx, "output_shape", oshape, 4);
+    if (n_os < 0) return FS_ERR_UNSUPPORTED;
+    if (n_os && n_os != nk) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output_shape has %d values for %d spatial dims", n_os, nk);
+    if (n_os || sp.auto_pad == 1 || sp.auto_pad == 2) {
+        /* ONNX: total = stride (in - 1) + output_padding + (k - 1) dilation + 1 - out, out = output_shape or
+         * in x stride; SAME_UPPER: begin = total / 2, otherwise begin = total - total / 2. Resolved
+         * here from the input's spatial dims (the runtime's own SAME rule for transposed convs differs). */
+        nn_tensor *xt = OX_T(cx, x);
+        for (int i = 0; i < nk; i++) {
+            int j = 2 - nk + i;
+            int64_t in = xt->dims[2 + i];
+            if (in < 0)
+                return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "%s with a dynamic spatial input dim", n_os ? "output_shape" : "auto_pad SAME_*");
+            int64_t out = n_os ? oshape[i] : in * sp.s[j];
+            int64_t total = sp.s[j] * (in - 1) + op[j] + (sp.k[j] - 1) * sp.d[j] + 1 - out;
+            if (out < 1 || total < -65535 || total > 2 * 65535)
+                return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output size %lld needs total padding %lld", (long long)out, (long long)total);
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2); /* floor, as ONNX's reference */
+            sp.pads[j] = sp.auto_pad == 1 ? half : total - half;
+            sp.pads[2 + j] = total - sp.pads[j];
+            if (sp.pads[2 + j] < 0) { /* a larger output than the full transposed conv: zeros (+ bias) at the end */
+                op[j] -= sp.pads[2 + j];
+                sp.pads[2 + j] = 0;
+            }
+            if (sp.pads[j] < 0)
+                return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output size %lld needs negative padding at the start", (long long)out);
+        }
+        sp.auto_pad = 0;
+    }
     int64_t C = OX_T(cx, x)->dims[1];
     if (group < 1 || CI % group || (C >= 0 && C != CI))
         return OX_FAIL(cx, FS_ERR_FORMAT, "group %lld does not fit %lld input channels (weights %lld)", (long long)group,
                          (long long)C, (long long)CI);
-    for (int i = 0; i < 2; i++)
-        if (op[i] < 0 || (op[i] >= sp.s[i] && op[i] >= sp.d[i]))
-            return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding %lld must be smaller than the stride or dilation", (long long)op[i]);
     int64_t O = COG * group, CIG = CI / group;
     if (b >= 0) {
         if (!ox_const_data(cx, b, "ConvTranspose bias")) return FS_ERR_UNSUPPORTED;
@@ -306,6 +435,8 @@ static fs_status op_conv_transpose(ox_ctx *cx) {
 static fs_status op_pool(ox_ctx *cx, int is_max) {
     int x = ox_need_in(cx, 0);
     if (x < 0) return FS_ERR_FORMAT;
+    if (OX_T(cx, x)->ndim == 5 || (is_max && has_dilation(cx))) /* 3-D, dilated: general-case kernel */
+        return op_spatial_nd(cx, is_max ? NN_OP_MAX_POOL_ND : NN_OP_AVG_POOL_ND);
     if (cx->nd->n_out > 1 && cx->nd->out[1].len)
         return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "the Indices output is not supported");
     int nk = spatial_rank(cx, x);
