@@ -834,13 +834,13 @@ TEST(cast_and_unsupported_attributes_refused) {
     const float *Y = g->tensors[y].data;
     CHECK(Y[0] == 2 && Y[1] == -2 && Y[2] == 0 && Y[3] == 1000 && Y[4] == 0);
     nn_graph_free(g);
-    /* resize cubic is not implemented: refused at plan time, by name */
+    /* an unknown resize mode is refused at plan time, by name */
     g = nn_graph_new();
     int64_t d4[4] = {1, 2, 2, 1};
     x = add_input(g, "x", 4, d4);
     y = add_out(g, "y");
     ni = nn_graph_add_node(g, NN_OP_RESIZE, "rs", 1, &x, 1, &y);
-    g->nodes[ni].attr.resize_mode = (nn_resize_mode)2;
+    g->nodes[ni].attr.resize_mode = (nn_resize_mode)7;
     g->nodes[ni].attr.scales[1] = g->nodes[ni].attr.scales[2] = 2;
     CHECK(nn_graph_plan(g) != FS_OK);
     CHECK(strstr(fs_last_error(), "'rs' (Resize)"));

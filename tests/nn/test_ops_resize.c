@@ -1,5 +1,5 @@
-/* tests/nn/test_ops_resize.c — Resize (nearest with every rounding mode, linear; coordinate modes
- * half_pixel, asymmetric, pytorch_half_pixel, align_corners; sizes or scales) against ONNX's own
+/* tests/nn/test_ops_resize.c — Resize (nearest with every rounding mode, linear, cubic with A and
+ * exclude_outside; coordinate modes half_pixel, asymmetric, pytorch_half_pixel, align_corners; sizes or scales) against ONNX's own
  * reference implementation (tests/data/nn/gen_resize.py -> resize_cases.txt). */
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +49,9 @@ TEST(resize_matches_onnx_reference) {
         }
         int k = nn_graph_add_node(g, NN_OP_RESIZE, "rs", nin, in, 1, &yt);
         nn_attr *a = &g->nodes[k].attr;
-        a->resize_mode = mode ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+        a->resize_mode = mode >= 2 ? NN_RESIZE_CUBIC : mode ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+        a->cubic_a = mode == 3 ? -0.5f : mode >= 2 ? -0.75f : 0;
+        a->exclude_outside = mode == 3 || mode == 4;
         a->coord_mode = (int)coord;
         a->nearest_mode = (int)nearest;
         memcpy(a->scales, sc, sizeof sc);
@@ -73,6 +75,6 @@ TEST(resize_matches_onnx_reference) {
         free(want);
         cases++;
     }
-    CHECK(cases >= 20);
+    CHECK(cases >= 50);
     free(txt);
 }

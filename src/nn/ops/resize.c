@@ -9,9 +9,12 @@
  *   align_corners         L_out > 1 ? o * (L_in - 1) / (L_out - 1) : 0
  *   tf_half_pixel_for_nn  (o + 0.5) / s
  *   half_pixel_symmetric  offset + (o + 0.5) / s - 0.5, offset = L_in/2 * (1 - L_out / (s * L_in))
- * Linear: taps floor(x) and floor(x)+1 with weights (1-f, f), indices clamped to the edge
- * (as ONNX's reference and TF do). Nearest: the rounding of attr.nearest_mode, clamped.
- * Tables are built at plan time; a run walks the output once.
+ * Linear / cubic follow ONNX's reference: base = floor(x) (x - 1 when x is an integer, so the
+ * fraction r is in (0, 1]); linear taps base, base+1 with weights (1-r, r); cubic taps base-1..base+2
+ * with Keys' coefficients for A = attr.cubic_a (default -0.75); indices clamped to the edge (edge
+ * padding), or with exclude_outside the outside taps weigh 0 and the rest are renormalised.
+ * Nearest: the rounding of attr.nearest_mode, clamped. Tables are built at plan time; a run walks
+ * the output once, applying the taps to contiguous runs of the trailing dims.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,21 +24,20 @@
 
 typedef struct {
     int nd, nr;                  /* rank, number of resized dims */
+    int k;                       /* taps per resized dim: 1 nearest, 2 linear, 4 cubic */
     int rdim[NN_MAX_DIMS];       /* which dims are resized */
     int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS];
-    int64_t *i0[NN_MAX_DIMS], *i1[NN_MAX_DIMS]; /* per resized dim, per output index: input index */
-    float *w1[NN_MAX_DIMS];      /* weight of i1 (linear) */
+    int64_t *ti[NN_MAX_DIMS];    /* per resized dim: [out index][k] input indices */
+    float *tw[NN_MAX_DIMS];      /* and weights */
     size_t total;
-    int linear;
 } rs_state;
 
 static void rs_free(void *p) {
     rs_state *s = p;
     if (!s) return;
     for (int i = 0; i < s->nr; i++) {
-        free(s->i0[i]);
-        free(s->i1[i]);
-        free(s->w1[i]);
+        free(s->ti[i]);
+        free(s->tw[i]);
     }
     free(s);
 }
@@ -66,8 +68,8 @@ static fs_status rs_infer(nn_graph *g, nn_node *n) {
     if (st) return st;
     nn_tensor *x = nn_in(g, n, 0);
     const nn_attr *a = &n->attr;
-    if (a->resize_mode != NN_RESIZE_NEAREST && a->resize_mode != NN_RESIZE_LINEAR)
-        return nn_node_error(n, FS_ERR_UNSUPPORTED, "resize mode %d (only nearest and linear)", a->resize_mode);
+    if (a->resize_mode != NN_RESIZE_NEAREST && a->resize_mode != NN_RESIZE_LINEAR && a->resize_mode != NN_RESIZE_CUBIC)
+        return nn_node_error(n, FS_ERR_UNSUPPORTED, "resize mode %d (nearest, linear, cubic)", a->resize_mode);
     if (a->coord_mode < NN_COORD_HALF_PIXEL || a->coord_mode > NN_COORD_HALF_PIXEL_SYMMETRIC)
         return nn_node_error(n, FS_ERR_UNSUPPORTED, "coordinate_transformation_mode %d", a->coord_mode);
     if (a->nearest_mode < 0 || a->nearest_mode > NN_NEAREST_CEIL)
@@ -121,9 +123,11 @@ static void rs_run(nn_graph *g, nn_node *n) {
     int isr[NN_MAX_DIMS]; /* dim -> resized slot or -1 */
     for (int d = 0; d < s->nd; d++) isr[d] = -1;
     for (int r = 0; r < s->nr; r++) isr[s->rdim[r]] = r;
-    const int ntaps = s->linear ? 1 << s->nr : 1;
-    int64_t idx[NN_MAX_DIMS] = {0}, toff[1 << NN_MAX_DIMS];
-    float tw[1 << NN_MAX_DIMS];
+    int ntaps = 1;
+    for (int r = 0; r < s->nr; r++) ntaps *= s->k;
+    int64_t idx[NN_MAX_DIMS] = {0};
+    int64_t toff[4096];
+    float tw[4096];
     for (size_t o = 0; o < s->total; o += inner) {
         int64_t base = 0;
         for (int d = 0; d < od; d++)
@@ -131,16 +135,17 @@ static void rs_run(nn_graph *g, nn_node *n) {
         for (int t = 0; t < ntaps; t++) {
             int64_t off = base;
             float w = 1;
-            for (int r = 0; r < s->nr; r++) {
-                int d = s->rdim[r], hi = (t >> r) & 1;
-                off += (hi ? s->i1[r][idx[d]] : s->i0[r][idx[d]]) * s->istr[d];
-                if (s->linear) w *= hi ? s->w1[r][idx[d]] : 1.0f - s->w1[r][idx[d]];
+            for (int r = 0, tt = t; r < s->nr; r++, tt /= s->k) {
+                int d = s->rdim[r], j = tt % s->k;
+                size_t at = (size_t)idx[d] * (size_t)s->k + (size_t)j;
+                off += s->ti[r][at] * s->istr[d];
+                w *= s->tw[r][at];
             }
             toff[t] = off;
             tw[t] = w;
         }
         float *yo = y + o;
-        if (!s->linear) {
+        if (s->k == 1) {
             memcpy(yo, x + toff[0], inner * sizeof(float));
         } else {
             const float *x0 = x + toff[0];
@@ -159,6 +164,46 @@ static void rs_run(nn_graph *g, nn_node *n) {
     }
 }
 
+/* Taps of one output coordinate c along a dim of length len (see the header). */
+static void taps(const nn_attr *a, int k, double c, int64_t len, int64_t *ti, float *tw) {
+    if (k == 1) {
+        ti[0] = clampi(nearest(a->nearest_mode, c), len - 1);
+        tw[0] = 1;
+        return;
+    }
+    double f = floor(c);
+    int64_t b = (int64_t)f;
+    double r = c - f;
+    if (r == 0) { b -= 1; r = 1; } /* ONNX's reference: the fraction is in (0, 1] */
+    double w[4];
+    int64_t first;
+    if (k == 2) {
+        w[0] = 1 - r;
+        w[1] = r;
+        first = b;
+    } else {
+        double A = a->cubic_a != 0 ? a->cubic_a : -0.75, q = 1 - r;
+        w[0] = ((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A;
+        w[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
+        w[2] = ((A + 2) * q - (A + 3)) * q * q + 1;
+        w[3] = ((A * (q + 1) - 5 * A) * (q + 1) + 8 * A) * (q + 1) - 4 * A;
+        first = b - 1;
+    }
+    if (a->exclude_outside) {
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            int64_t i = first + j;
+            if (i < 0 || i >= len) w[j] = 0;
+            sum += w[j];
+        }
+        for (int j = 0; j < k; j++) w[j] = sum != 0 ? w[j] / sum : 0;
+    }
+    for (int j = 0; j < k; j++) {
+        ti[j] = clampi(first + j, len - 1);
+        tw[j] = (float)w[j];
+    }
+}
+
 static fs_status rs_prepare(nn_graph *g, nn_node *n) {
     rs_state *s = calloc(1, sizeof *s);
     if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
@@ -167,9 +212,10 @@ static fs_status rs_prepare(nn_graph *g, nn_node *n) {
     nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
     const nn_attr *a = &n->attr;
     s->nd = x->ndim;
-    s->linear = a->resize_mode == NN_RESIZE_LINEAR;
+    s->k = a->resize_mode == NN_RESIZE_CUBIC ? 4 : a->resize_mode == NN_RESIZE_LINEAR ? 2 : 1;
     s->total = nn_numel(y);
     nn_strides(x->ndim, x->dims, s->istr);
+    int ntaps = 1;
     for (int d = 0; d < x->ndim; d++) {
         s->odims[d] = y->dims[d];
         double sc = a->scales[d] > 0 && !nn_in(g, n, 1) ? (double)a->scales[d]
@@ -177,30 +223,23 @@ static fs_status rs_prepare(nn_graph *g, nn_node *n) {
         if (x->dims[d] == y->dims[d] && sc == 1.0 && a->coord_mode != NN_COORD_ALIGN_CORNERS &&
             a->coord_mode != NN_COORD_TF_HALF_PIXEL_FOR_NN)
             continue; /* identity along this dim */
+        ntaps *= s->k;
+        if (ntaps > 4096) return nn_node_error(n, FS_ERR_UNSUPPORTED, "too many resized dims for mode %d", a->resize_mode);
         int r = s->nr++;
         s->rdim[r] = d;
         size_t L = (size_t)y->dims[d] ? (size_t)y->dims[d] : 1;
-        s->i0[r] = malloc(L * sizeof(int64_t));
-        s->i1[r] = malloc(L * sizeof(int64_t));
-        s->w1[r] = malloc(L * sizeof(float));
-        if (!s->i0[r] || !s->i1[r] || !s->w1[r]) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
+        s->ti[r] = malloc(L * (size_t)s->k * sizeof(int64_t));
+        s->tw[r] = malloc(L * (size_t)s->k * sizeof(float));
+        if (!s->ti[r] || !s->tw[r]) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
         for (int64_t o = 0; o < y->dims[d]; o++) {
             /* with scales, ONNX's length_resized is in * scale (not rounded) */
             double lout = a->scales[d] > 0 && !nn_in(g, n, 1) ? (double)x->dims[d] * sc : (double)y->dims[d];
             double c = src_coord(a->coord_mode, o, x->dims[d], lout, sc);
-            if (s->linear) {
-                double f = floor(c);
-                s->i0[r][o] = clampi((int64_t)f, x->dims[d] - 1);
-                s->i1[r][o] = clampi((int64_t)f + 1, x->dims[d] - 1);
-                s->w1[r][o] = (float)(c - f);
-            } else {
-                s->i0[r][o] = s->i1[r][o] = clampi(nearest(a->nearest_mode, c), x->dims[d] - 1);
-                s->w1[r][o] = 0;
-            }
+            taps(a, s->k, c, x->dims[d], s->ti[r] + o * s->k, s->tw[r] + o * s->k);
         }
     }
     n->run = rs_run;
-    n->kname = s->linear ? "resize_linear_ref" : "resize_nearest_ref";
+    n->kname = s->k == 4 ? "resize_cubic_ref" : s->k == 2 ? "resize_linear_ref" : "resize_nearest_ref";
     return FS_OK;
 }
 
