@@ -1,6 +1,6 @@
 /* tests/nn/test_ops_resize.c — Resize (nearest with every rounding mode, linear, cubic with A and
- * exclude_outside; coordinate modes half_pixel, asymmetric, pytorch_half_pixel, align_corners; sizes or scales) against ONNX's own
- * reference implementation (tests/data/nn/gen_resize.py -> resize_cases.txt). */
+ * exclude_outside; coordinate modes half_pixel, asymmetric, pytorch_half_pixel, align_corners;
+ * sizes or scales) against ONNX's own reference implementation (tests/data/nn/gen_resize.py -> resize_cases.txt). */
 #include <stdlib.h>
 #include <string.h>
 
