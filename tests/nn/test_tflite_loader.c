@@ -47,6 +47,30 @@ TEST(tiny_model_matches_numpy) {
     fs_model_free(m);
 }
 
+TEST(lowered_ops_match_numpy) {
+    /* DEPTH_TO_SPACE, SPACE_TO_DEPTH, SQUARED_DIFFERENCE, SQUARE, STRIDED_SLICE (masks, shrink), PACK,
+     * UNPACK, TILE, BROADCAST_TO, LRN: lowered by the loader into several graph nodes each */
+    fs_model *m;
+    CHECK(fs_model_load(D "tiny2.tflite", &m) == FS_OK);
+    size_t nx, nw, n;
+    float *x = read_f32(D "tiny2_in.f32", &nx), *want = read_f32(D "tiny2_out.f32", &nw);
+    CHECK(x && want);
+    CHECK(fs_model_set_input(m, 0, x, nx) == FS_OK);
+    CHECK(fs_model_run(m) == FS_OK);
+    CHECK(fs_model_num_outputs(m) == 8);
+    size_t off = 0;
+    for (int o = 0; o < 8; o++) {
+        const float *y = fs_model_output(m, o, &n);
+        CHECK(y && off + n <= nw);
+        for (size_t i = 0; i < n; i++) CHECK_MSG(fabsf(y[i] - want[off + i]) <= 2e-6f, "output %d elem %zu: %g vs %g", o, i, y[i], want[off + i]);
+        off += n;
+    }
+    CHECK(off == nw);
+    free(x);
+    free(want);
+    fs_model_free(m);
+}
+
 static void expect_error(const char *file, const char *substr, int at_plan) {
     fs_model *m = NULL;
     fs_status st = fs_model_load(file, &m);

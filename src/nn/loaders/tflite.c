@@ -150,6 +150,8 @@ enum {
     OP_RSQRT = 76, OP_POW = 78, OP_REDUCE_MAX = 82, OP_REDUCE_MIN = 89, OP_RESIZE_NEAREST_NEIGHBOR = 97,
     OP_LEAKY_RELU = 98, OP_MIRROR_PAD = 100, OP_ABS = 101, OP_SPLIT_V = 102, OP_CEIL = 104, OP_COS = 108,
     OP_ELU = 111, OP_QUANTIZE = 114, OP_HARD_SWISH = 117, OP_BATCH_MATMUL = 126,
+    OP_DEPTH_TO_SPACE = 5, OP_LRN = 13, OP_SPACE_TO_DEPTH = 26, OP_STRIDED_SLICE = 45, OP_TILE = 69,
+    OP_PACK = 83, OP_UNPACK = 88, OP_SQUARE = 92, OP_SQUARED_DIFFERENCE = 99, OP_BROADCAST_TO = 130,
 };
 
 static const char *tfl_op_names[] = {
@@ -388,6 +390,51 @@ static int add(tf_ctx *c, nn_op_type type, const int *in, int nin, const int *ou
     if (o) snprintf(name, sizeof name, "%s", o->name);
     else snprintf(name, sizeof name, "op%d", c->cur_op);
     return nn_graph_add_node(c->g, type, name, nin, in, nout, out);
+}
+
+/* An intermediate tensor of a multi-node lowering (dims found by shape inference). */
+static int tmp_tensor(tf_ctx *c, const char *tag) {
+    char name[300];
+    snprintf(name, sizeof name, "op%d/%s", c->cur_op, tag);
+    return nn_graph_add_tensor(c->g, name, NN_F32, 0, NULL);
+}
+
+/* RESHAPE x -> y with a constant ONNX-style target (0 copies the input dim, -1 is inferred). */
+static int add_reshape(tf_ctx *c, int x, int y, int nd, const int64_t *target) {
+    char name[300];
+    snprintf(name, sizeof name, "op%d/shape%d", c->cur_op, y);
+    int64_t sd[1] = {nd};
+    int st = nn_graph_add_const(c->g, name, NN_I64, 1, sd, target);
+    if (st < 0) return -1;
+    int in[2] = {x, st};
+    return add(c, NN_OP_RESHAPE, in, 2, &y, 1);
+}
+
+/* DEPTH_TO_SPACE / SPACE_TO_DEPTH (NHWC, TF's DCR order) as reshape -> transpose -> reshape. */
+static fs_status depth_space(tf_ctx *c, int to_space, int x, int y, int bs) {
+    nn_tensor *xt = T(c, x);
+    if (xt->ndim != 4 || bs < 1 || bs > 4096) return op_fail(c, FS_ERR_UNSUPPORTED, "block_size %d on rank %d", bs, xt->ndim);
+    int64_t H = xt->dims[1], W = xt->dims[2], C = xt->dims[3], b = bs;
+    if (to_space ? C % (b * b) : (H % b || W % b)) return op_fail(c, FS_ERR_FORMAT, "dims do not divide by block_size %d", bs);
+    int t1 = tmp_tensor(c, "blocks"), t2 = tmp_tensor(c, "moved");
+    if (t1 < 0 || t2 < 0) return FS_ERR_NOMEM;
+    nn_node *nd;
+    int ni;
+    if (to_space) { /* [N,H,W,b,b,C'] -> [N,H,b,W,b,C'] -> [N,H*b,W*b,C'] */
+        int64_t r1[6] = {0, H, W, b, b, C / (b * b)}, r2[4] = {0, H * b, W * b, C / (b * b)};
+        if (add_reshape(c, x, t1, 6, r1) < 0 || (ni = add(c, NN_OP_TRANSPOSE, &t1, 1, &t2, 1)) < 0 ||
+            add_reshape(c, t2, y, 4, r2) < 0)
+            return FS_ERR_NOMEM;
+    } else { /* [N,H/b,b,W/b,b,C] -> [N,H/b,W/b,b,b,C] -> [N,H/b,W/b,b*b*C] */
+        int64_t r1[6] = {0, H / b, b, W / b, b, C}, r2[4] = {0, H / b, W / b, b * b * C};
+        if (add_reshape(c, x, t1, 6, r1) < 0 || (ni = add(c, NN_OP_TRANSPOSE, &t1, 1, &t2, 1)) < 0 ||
+            add_reshape(c, t2, y, 4, r2) < 0)
+            return FS_ERR_NOMEM;
+    }
+    nd = &c->g->nodes[ni];
+    int perm[6] = {0, 1, 3, 2, 4, 5};
+    for (int i = 0; i < 6; i++) nd->attr.perm[i] = perm[i];
+    return FS_OK;
 }
 
 static fs_status dw_weights(tf_ctx *c, int wi) {
@@ -726,6 +773,119 @@ static fs_status convert_op(tf_ctx *c, int code, const fb_table *opt, int *in, i
             if (neg >= 0) sz[neg] = x->dims[a2] - sum;
             for (int i = 0; i < k; i++) A.split[i] = sz[i];
             A.n_split = k;
+        }
+        return FS_OK;
+    }
+    case OP_SQUARE:
+    case OP_SQUARED_DIFFERENCE: {
+        NEED(code == OP_SQUARE ? 1 : 2);
+        int d = in[0];
+        if (code == OP_SQUARED_DIFFERENCE) {
+            d = tmp_tensor(c, "diff");
+            if (d < 0 || add(c, NN_OP_SUB, in, 2, &d, 1) < 0) return FS_ERR_NOMEM;
+        }
+        int mi[2] = {d, d};
+        if (add(c, NN_OP_MUL, mi, 2, out, 1) < 0) return FS_ERR_NOMEM;
+        return FS_OK;
+    }
+    case OP_TILE:
+    case OP_BROADCAST_TO:
+        NEED(2);
+        if (!T(c, in[1])->is_const) return op_fail(c, FS_ERR_UNSUPPORTED, "%s must be a constant", code == OP_TILE ? "multiples" : "shape");
+        NODE(code == OP_TILE ? NN_OP_TILE : NN_OP_EXPAND, 2);
+        return FS_OK;
+    case OP_LRN: {
+        NEED(1);
+        int radius = (int)fb_int(f, opt, 0, 4, 1, 5);
+        if (radius < 0 || radius > 1 << 16) return op_fail(c, FS_ERR_FORMAT, "radius %d", radius);
+        NODE(NN_OP_LRN, 1);
+        A.axis = -1;
+        A.lrn_size = 2 * radius + 1;
+        A.lrn_bias = fb_float(f, opt, 1, 1.0f);
+        A.alpha = fb_float(f, opt, 2, 1.0f) * (float)A.lrn_size; /* TF's alpha is not divided by size */
+        A.beta = fb_float(f, opt, 3, 0.5f);
+        return FS_OK;
+    }
+    case OP_DEPTH_TO_SPACE:
+    case OP_SPACE_TO_DEPTH:
+        NEED(1);
+        return depth_space(c, code == OP_DEPTH_TO_SPACE, in[0], out[0], (int)fb_int(f, opt, 0, 4, 1, 0));
+    case OP_PACK: {
+        if (nin < 1 || nout < 1) return op_fail(c, FS_ERR_FORMAT, "no inputs");
+        int axis = (int)fb_int(f, opt, 1, 4, 1, 0), rank = T(c, in[0])->ndim + 1;
+        if (axis < -rank || axis >= rank) return op_fail(c, FS_ERR_FORMAT, "axis %d", axis);
+        int parts[NN_MAX_IO];
+        for (int i = 0; i < nin; i++) {
+            if (in[i] < 0) return op_fail(c, FS_ERR_FORMAT, "input %d missing", i);
+            parts[i] = tmp_tensor(c, "unsqueezed");
+            if (parts[i] < 0) return FS_ERR_NOMEM;
+            int u = add(c, NN_OP_UNSQUEEZE, &in[i], 1, &parts[i], 1);
+            if (u < 0) return FS_ERR_NOMEM;
+            g->nodes[u].attr.axes[0] = axis;
+            g->nodes[u].attr.n_axes = 1;
+        }
+        ni = add(c, NN_OP_CONCAT, parts, nin, out, 1);
+        if (ni < 0) return FS_ERR_NOMEM;
+        A.axis = axis;
+        return FS_OK;
+    }
+    case OP_UNPACK: {
+        NEED(1);
+        int axis = (int)fb_int(f, opt, 1, 4, 1, 0), rank = T(c, in[0])->ndim;
+        if (axis < -rank || axis >= rank) return op_fail(c, FS_ERR_FORMAT, "axis %d", axis);
+        int parts[NN_MAX_IO];
+        for (int i = 0; i < nout; i++) {
+            parts[i] = tmp_tensor(c, "slice");
+            if (parts[i] < 0) return FS_ERR_NOMEM;
+        }
+        ni = add(c, NN_OP_SPLIT, in, 1, parts, nout);
+        if (ni < 0) return FS_ERR_NOMEM;
+        A.axis = axis;
+        for (int i = 0; i < nout; i++) {
+            int q = add(c, NN_OP_SQUEEZE, &parts[i], 1, &out[i], 1);
+            if (q < 0) return FS_ERR_NOMEM;
+            g->nodes[q].attr.axes[0] = axis;
+            g->nodes[q].attr.n_axes = 1;
+        }
+        return FS_OK;
+    }
+    case OP_STRIDED_SLICE: {
+        NEED(4);
+        nn_tensor *x = T(c, in[0]);
+        int64_t b[NN_MAX_DIMS], e[NN_MAX_DIMS], st[NN_MAX_DIMS];
+        int nb = in_ints(c, in, nin, 1, b, NN_MAX_DIMS), ne = in_ints(c, in, nin, 2, e, NN_MAX_DIMS);
+        int ns = in_ints(c, in, nin, 3, st, NN_MAX_DIMS);
+        if (nb < 0 || nb != ne || nb != ns || nb > x->ndim)
+            return op_fail(c, FS_ERR_UNSUPPORTED, "begin/end/strides must be constants of one length");
+        int bm = (int)fb_int(f, opt, 0, 4, 1, 0), em = (int)fb_int(f, opt, 1, 4, 1, 0);
+        int ellipsis = (int)fb_int(f, opt, 2, 4, 1, 0), newax = (int)fb_int(f, opt, 3, 4, 1, 0);
+        int shrink = (int)fb_int(f, opt, 4, 4, 1, 0);
+        if (ellipsis || newax) return op_fail(c, FS_ERR_UNSUPPORTED, "ellipsis_mask / new_axis_mask");
+        if (fb_int(f, opt, 5, 1, 0, 0)) return op_fail(c, FS_ERR_UNSUPPORTED, "offset");
+        int sliced = shrink ? tmp_tensor(c, "sliced") : out[0];
+        if (sliced < 0) return FS_ERR_NOMEM;
+        ni = add(c, NN_OP_SLICE, in, 1, &sliced, 1);
+        if (ni < 0) return FS_ERR_NOMEM;
+        for (int i = 0; i < nb; i++) {
+            if (st[i] == 0) return op_fail(c, FS_ERR_FORMAT, "stride 0");
+            A.axes[i] = i;
+            A.steps[i] = st[i];
+            A.starts[i] = (bm >> i) & 1 ? (st[i] > 0 ? 0 : INT64_MAX) : b[i];
+            A.ends[i] = (em >> i) & 1 ? (st[i] > 0 ? INT64_MAX : INT64_MIN) : e[i];
+            if ((shrink >> i) & 1) { /* one element at begin */
+                A.ends[i] = b[i] == -1 ? INT64_MAX : b[i] + 1;
+                A.steps[i] = 1;
+                A.starts[i] = b[i];
+            }
+        }
+        A.n_axes = nb;
+        if (shrink) {
+            int q = add(c, NN_OP_SQUEEZE, &sliced, 1, out, 1);
+            if (q < 0) return FS_ERR_NOMEM;
+            int k = 0;
+            for (int i = 0; i < nb; i++)
+                if ((shrink >> i) & 1) g->nodes[q].attr.axes[k++] = i;
+            g->nodes[q].attr.n_axes = k;
         }
         return FS_OK;
     }

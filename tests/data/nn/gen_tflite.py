@@ -227,6 +227,80 @@ def tiny():
     return spec, x, [out0, y3, rz]
 
 
+def tiny2():
+    """Ops the loader lowers to several graph nodes: DEPTH_TO_SPACE, SPACE_TO_DEPTH,
+    SQUARED_DIFFERENCE, SQUARE, STRIDED_SLICE (masks, shrink), PACK, UNPACK, TILE, BROADCAST_TO, LRN."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (1, 4, 4, 8)).astype(np.float32)
+    c = rng.uniform(-1, 1, (8,)).astype(np.float32)
+    d2s = x.reshape(1, 4, 4, 2, 2, 2).transpose(0, 1, 3, 2, 4, 5).reshape(1, 8, 8, 2)
+    s2d = d2s.reshape(1, 4, 2, 4, 2, 2).transpose(0, 1, 3, 2, 4, 5).reshape(1, 4, 4, 8)
+    assert np.array_equal(s2d, x)
+    sqd = (s2d - c) * (s2d - c)
+    ss = sqd[0:, 1:4:2, 0:4:1, 0::3]
+    sh = sqd[0, 0:4, 1, 0:8]
+    pk = np.stack([sh, sh * sh], axis=1)
+    up0 = pk[0]
+    tl = np.tile(ss, (1, 1, 2, 1))
+    sq = np.zeros_like(x, dtype=np.float64)
+    for ch in range(8):
+        lo, hi = max(0, ch - 1), min(7, ch + 1)
+        sq[..., ch] = (x[..., lo:hi + 1].astype(np.float64) ** 2).sum(axis=-1)
+    lrn = x / (1.0 + 0.1 * sq) ** 0.75
+    bc = np.broadcast_to(c, (2, 8))
+    sqr = x.astype(np.float64) ** 2
+
+    def raw(a):
+        return np.ascontiguousarray(a).tobytes()
+
+    i32 = lambda v: raw(np.array(v, np.int32))
+    T = [
+        ("x", [1, 4, 4, 8], F32, None, None),            # 0
+        ("d2s", [1, 8, 8, 2], F32, None, None),          # 1
+        ("s2d", [1, 4, 4, 8], F32, None, None),          # 2
+        ("c", [8], F32, raw(c), None),                   # 3
+        ("sqd", [1, 4, 4, 8], F32, None, None),          # 4
+        ("b1", [4], I32, i32([0, 1, 0, 0]), None),       # 5
+        ("e1", [4], I32, i32([0, 4, 4, 8]), None),       # 6
+        ("s1", [4], I32, i32([1, 2, 1, 3]), None),       # 7
+        ("ss", [1, 2, 4, 3], F32, None, None),           # 8
+        ("b2", [4], I32, i32([0, 0, 1, 0]), None),       # 9
+        ("e2", [4], I32, i32([1, 4, 2, 8]), None),       # 10
+        ("s2", [4], I32, i32([1, 1, 1, 1]), None),       # 11
+        ("sh", [4, 8], F32, None, None),                 # 12
+        ("sh2", [4, 8], F32, None, None),                # 13
+        ("pk", [4, 2, 8], F32, None, None),              # 14
+        ("up0", [2, 8], F32, None, None),                # 15
+        ("up1", [2, 8], F32, None, None),                # 16
+        ("up2", [2, 8], F32, None, None),                # 17
+        ("up3", [2, 8], F32, None, None),                # 18
+        ("mult", [4], I32, i32([1, 1, 2, 1]), None),     # 19
+        ("tl", [1, 2, 8, 3], F32, None, None),           # 20
+        ("lrn", [1, 4, 4, 8], F32, None, None),          # 21
+        ("bshape", [2], I32, i32([2, 8]), None),         # 22
+        ("bc", [2, 8], F32, None, None),                 # 23
+        ("sqr", [1, 4, 4, 8], F32, None, None),          # 24
+    ]
+    D2S, S2D, SQD, SSL, PACK, UNPACK, TILE, LRN, BCAST, SQUARE = 5, 26, 99, 45, 83, 88, 69, 13, 130, 92
+    opcodes = [D2S, S2D, SQD, SSL, PACK, UNPACK, TILE, LRN, BCAST, SQUARE]
+    ops = [
+        (0, [0], [1], {0: ("i", 2)}),
+        (1, [1], [2], {0: ("i", 2)}),
+        (2, [2, 3], [4], None),
+        (3, [4, 5, 6, 7], [8], {0: ("i", 1), 1: ("i", 1 | 8)}),
+        (3, [4, 9, 10, 11], [12], {4: ("i", 1 | 4)}),
+        (9, [12], [13], None),  # SQUARE: sh * sh
+        (4, [12, 13], [14], {0: ("i", 2), 1: ("i", 1)}),
+        (5, [14], [15, 16, 17, 18], {0: ("i", 4), 1: ("i", 0)}),
+        (6, [8, 19], [20], None),
+        (7, [0], [21], {0: ("i", 1), 1: ("f", 1.0), 2: ("f", 0.1), 3: ("f", 0.75)}),
+        (8, [3, 22], [23], None),
+        (9, [0], [24], None),
+    ]
+    spec = {"tensors": T, "ops": ops, "inputs": [0], "outputs": [1, 8, 14, 15, 20, 21, 23, 24], "opcodes": opcodes}
+    return spec, x, [d2s, ss, pk, up0, tl, lrn, bc, sqr]
+
+
 def variant(spec, **kw):
     s = {k: (list(v) if isinstance(v, list) else v) for k, v in spec.items()}
     s.update(kw)
@@ -239,6 +313,10 @@ def main():
     x.astype("<f4").tofile(os.path.join(OUT, "tiny_in.f32"))
     for i, o in enumerate(outs):
         o.astype("<f4").tofile(os.path.join(OUT, "tiny_out%d.f32" % i))
+    spec2, x2, outs2 = tiny2()
+    open(os.path.join(OUT, "tiny2.tflite"), "wb").write(build(spec2))
+    x2.astype("<f4").tofile(os.path.join(OUT, "tiny2_in.f32"))
+    np.concatenate([o.astype("<f4").ravel() for o in outs2]).tofile(os.path.join(OUT, "tiny2_out.f32"))
     bad = {}
     ops = spec["ops"]
     bad["bad_opcode_index"] = variant(spec, ops=[(12,) + ops[0][1:]] + ops[1:])
