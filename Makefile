@@ -48,7 +48,7 @@ LIB  := $(BUILD)/libfacescore.a
 BIN  := $(BUILD)/facescore
 TBIN := $(BUILD)/facescore_tests
 
-.PHONY: all test asan clean run
+.PHONY: all test asan clean run onnx-coverage
 all: $(BIN)
 
 $(LIB): $(LIB_OBJ)
@@ -80,6 +80,10 @@ asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" test
+
+# docs/onnx-coverage.md from a run of `facescore model check` over libonnx-testdata (tools/onnx_coverage.py)
+onnx-coverage: $(BIN)
+	/usr/bin/python3 tools/onnx_coverage.py $(BIN) > docs/onnx-coverage.md.tmp && mv docs/onnx-coverage.md.tmp docs/onnx-coverage.md
 
 clean:
 	rm -rf build build-asan
