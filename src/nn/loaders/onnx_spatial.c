@@ -500,7 +500,8 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
     int coord, nearest = NN_NEAREST_FLOOR;
     float sc[4] = {0};
     int64_t sizes[4];
-    int nsc = 0, nsz = 0;
+    int nsc = 0, nsz = 0, exclude_outside = 0;
+    float cubic_a = -0.75f;
     if (upsample || cx->opset < 11) {
         coord = NN_COORD_ASYMMETRIC;
         if (upsample && cx->opset < 9) {
@@ -516,9 +517,12 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
     } else {
         ox_attr_s(cx, "coordinate_transformation_mode", "half_pixel", ctm, sizeof ctm);
         ox_attr_s(cx, "nearest_mode", "round_prefer_floor", nm, sizeof nm);
-        float ca = ox_attr_f(cx, "cubic_coeff_a", -0.75f);
-        (void)ca; /* only used by mode cubic, which is refused */
-        if (ox_attr_i(cx, "exclude_outside", 0) != 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "exclude_outside 1 is not supported");
+        cubic_a = ox_attr_f(cx, "cubic_coeff_a", -0.75f);
+        int64_t eo = ox_attr_i(cx, "exclude_outside", 0);
+        if (eo != 0 && eo != 1) return OX_FAIL(cx, FS_ERR_FORMAT, "exclude_outside %lld", (long long)eo);
+        exclude_outside = (int)eo;
+        if (!strcmp(mode, "cubic")) { mode[0] = 'c'; mode[1] = 0; }
+        if (!isfinite(cubic_a)) return OX_FAIL(cx, FS_ERR_FORMAT, "cubic_coeff_a %g", cubic_a);
         ox_attr_f(cx, "extrapolation_value", 0.0f); /* only used by tf_crop_and_resize, refused */
         if (!strcmp(ctm, "half_pixel")) coord = NN_COORD_HALF_PIXEL;
         else if (!strcmp(ctm, "asymmetric")) coord = NN_COORD_ASYMMETRIC;
@@ -542,9 +546,9 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
         }
         if (!nsc && !nsz) return OX_FAIL(cx, FS_ERR_FORMAT, "neither scales nor sizes is given");
     }
-    if (strcmp(mode, "nearest") && strcmp(mode, "linear") && strcmp(mode, "l"))
+    if (strcmp(mode, "nearest") && strcmp(mode, "linear") && strcmp(mode, "l") && strcmp(mode, "c"))
         return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "mode '%s' is not supported", mode);
-    int linear = mode[0] == 'l';
+    int linear = mode[0] == 'l', cubic = mode[0] == 'c';
     fs_status st = ox_check_attrs_used(cx);
     if (st) return st;
     nn_tensor *xt = OX_T(cx, x);
@@ -582,7 +586,9 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
     int ni = ox_emit(cx, NN_OP_RESIZE, 1, &xn, 1, &y);
     if (ni < 0) return FS_ERR_NOMEM;
     nn_attr *a = &cx->g->nodes[ni].attr;
-    a->resize_mode = linear ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+    a->resize_mode = cubic ? NN_RESIZE_CUBIC : linear ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST;
+    a->cubic_a = cubic_a;
+    a->exclude_outside = exclude_outside;
     a->coord_mode = coord;
     a->nearest_mode = nearest;
     a->scales[0] = 1.0f; a->scales[1] = nsc_h; a->scales[2] = nsc_w; a->scales[3] = 1.0f;
