@@ -1,7 +1,8 @@
 #!/bin/sh
 # MobileNetV2 1.0/224 float32, facescore vs ONNX Runtime 1.30 (onnxruntime-node), back to back in
 # one run, 1 and 2 threads. Prints each tool's median latency, the ratio ours/ORT per thread count,
-# and the load (uptime) before and after: compare ratios within one run only.
+# the same for the minimum and for the 1-thread CPU time per run (both far less sensitive to other
+# processes than the median), and the load (uptime) before and after: compare within one run only.
 #
 #   sh bench/mobilenetv2_vs_ort.sh [REPS]        (default 200 timed runs per row, 20 warm-up)
 #
@@ -34,6 +35,9 @@ if [ -f "$W/ort/node_modules/onnxruntime-node/package.json" ] || node -e "requir
     node "$PEERS/ort/mobilenetv2.js" --threads 1,2 --runs "$REPS" --warmup 20 > "$OUT/ort.txt"
     R1=$(awk '$1 == 1 && NF >= 8 {print $3}' "$OUT/ort.txt")
     R2=$(awk '$1 == 2 && NF >= 8 {print $3}' "$OUT/ort.txt")
+    RMIN1=$(awk '$1 == 1 && NF >= 8 {print $4}' "$OUT/ort.txt")
+    RMIN2=$(awk '$1 == 2 && NF >= 8 {print $4}' "$OUT/ort.txt")
+    RCPU1=$(awk '$1 == 1 && NF >= 8 {print $7}' "$OUT/ort.txt")
 else
     echo "# ONNX Runtime not set up (sh ../shared/bench/setup_peers.sh)"; R1=""; R2=""
 fi
@@ -51,5 +55,14 @@ if [ -n "$R1" ]; then
         "$(echo "$T2 $R2" | awk '{printf "%.3f", $1/$2}')"
     [ -n "$O1" ] && printf '%-26s %10s %10s\n' "ratio onnx/ORT" "$(echo "$O1 $R1" | awk '{printf "%.3f", $1/$2}')" \
         "$(echo "$O2 $R2" | awk '{printf "%.3f", $1/$2}')"
+fi
+# min and (1 thread) CPU time per run are far less sensitive to other load than the median
+TMIN1=$(awk '/^min_ms/ {print $2}' "$OUT/ours_tflite_1.txt"); TMIN2=$(awk '/^min_ms/ {print $2}' "$OUT/ours_tflite_2.txt")
+TCPU1=$(awk '/^cpu_ms/ {print $2}' "$OUT/ours_tflite_1.txt")
+if [ -n "$R1" ]; then
+    printf '%-26s %10s %10s\n' "min: tflite / ORT (ms)" "$TMIN1/$RMIN1" "$TMIN2/$RMIN2"
+    printf '%-26s %10s %10s\n' "ratio of mins" "$(echo "$TMIN1 $RMIN1" | awk '{printf "%.3f", $1/$2}')" \
+        "$(echo "$TMIN2 $RMIN2" | awk '{printf "%.3f", $1/$2}')"
+    printf '%-26s %10s\n' "1-thread cpu_ms tflite/ORT" "$TCPU1/$RCPU1 = $(echo "$TCPU1 $RCPU1" | awk '{printf "%.3f", $1/$2}')"
 fi
 printf '%-26s %10s\n' "facescore 2-thread speed-up" "$(echo "$T1 $T2" | awk '{printf "%.2fx", $1/$2}')"
