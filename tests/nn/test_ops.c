@@ -1064,3 +1064,27 @@ TEST(pooling_dilations_ceil_count_include_pad) {
         nn_graph_free(g);
     }
 }
+
+TEST(unary_threaded_equals_single_thread) {
+    int64_t d[2] = {300, 257};
+    float *single = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        rs = 777;
+        nn_graph *g = nn_graph_new();
+        CHECK(nn_graph_set_threads(g, threads) == FS_OK);
+        int x = add_input(g, "x", 2, d), y = add_out(g, "y");
+        nn_graph_add_node(g, NN_OP_TANH, "t", 1, &x, 1, &y);
+        PLAN_RUN(g);
+        size_t n = numel(2, d);
+        const float *Y = g->tensors[y].data, *X = g->tensors[x].data;
+        for (size_t i = 0; i < n; i += 101) CHECK(Y[i] == tanhf(X[i]));
+        if (threads == 1) {
+            single = malloc(n * sizeof(float));
+            memcpy(single, Y, n * sizeof(float));
+        } else {
+            CHECK(!memcmp(single, Y, n * sizeof(float)));
+        }
+        nn_graph_free(g);
+    }
+    free(single);
+}

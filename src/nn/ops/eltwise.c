@@ -293,10 +293,11 @@ static fs_status unary_infer(nn_graph *g, nn_node *n) {
 
 static float erf_f(float x) { return erff(x); }
 
-static void unary_run(nn_graph *g, nn_node *n) {
-    const float *x = nn_in(g, n, 0)->data;
-    float *y = nn_out(g, n, 0)->data;
-    size_t cnt = nn_numel(nn_out(g, n, 0));
+/* Elements [i0, i1) of a unary op. */
+static void unary_range(nn_graph *g, nn_node *n, size_t i0, size_t i1) {
+    const float *x = (const float *)nn_in(g, n, 0)->data + i0;
+    float *y = (float *)nn_out(g, n, 0)->data + i0;
+    size_t cnt = i1 - i0;
     const float al = n->attr.alpha, be = n->attr.beta, lo = n->attr.act_min, hi = n->attr.act_max;
 #define UN(EXPR) for (size_t i = 0; i < cnt; i++) { float v = x[i]; y[i] = (EXPR); } break
     switch (n->type) {
@@ -332,6 +333,26 @@ static void unary_run(nn_graph *g, nn_node *n) {
     default: break;
     }
 #undef UN
+}
+
+typedef struct { nn_graph *g; nn_node *n; size_t total, per; } unary_job;
+
+static void unary_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const unary_job *j = ctx;
+    size_t i0 = (size_t)t * j->per, i1 = i0 + j->per < j->total ? i0 + j->per : j->total;
+    if (i0 < i1) unary_range(j->g, j->n, i0, i1);
+}
+
+static void unary_run(nn_graph *g, nn_node *n) {
+    size_t cnt = nn_numel(nn_out(g, n, 0));
+    struct fs_pool *pool = nn_graph_pool(g);
+    if (!pool || cnt < 32768) { unary_range(g, n, 0, cnt); return; }
+    int nt = fs_pool_size(pool);
+    size_t per = (cnt + (size_t)nt - 1) / (size_t)nt;
+    per = (per + 15) & ~(size_t)15; /* 64-byte aligned chunks */
+    unary_job j = {g, n, cnt, per};
+    fs_pool_run(pool, (int)((cnt + per - 1) / per), unary_task, &j);
 }
 
 static fs_status unary_prepare(nn_graph *g, nn_node *n) {
