@@ -611,13 +611,101 @@ static int conv_feeding(ox_ctx *cx, int t, int *tr_node) {
     return -1;
 }
 
+/* a constant [C, 1, ...] (r - 1 dims) float tensor from c values (broadcast against NC... tensors);
+ * r = 1: shape [C] */
+static int bn_const(ox_ctx *cx, const char *base, const char *tag, int r, int64_t C, const float *v, float mul) {
+    int64_t cd[NN_MAX_DIMS];
+    int nd = r > 1 ? r - 1 : 1;
+    cd[0] = C;
+    for (int i = 1; i < nd; i++) cd[i] = 1;
+    int t = ox_new_tensor(cx, base, tag, NN_F32, nd, cd);
+    float *d = t < 0 ? NULL : nn_graph_alloc_const(cx->g, t);
+    if (!d) return -1;
+    for (int64_t c = 0; c < C; c++) d[c] = v ? v[c] * mul : mul;
+    return t;
+}
+
+/* y = op(a, b) into a new tensor (or node output k >= 0) of dims like `like` */
+static int bn_emit(ox_ctx *cx, nn_op_type op, int a, int b, const char *base, const char *tag, int like, int out_k) {
+    nn_tensor *l = OX_T(cx, like);
+    int nd = l->ndim;
+    int64_t d[NN_MAX_DIMS];
+    memcpy(d, l->dims, sizeof d);
+    int y = out_k >= 0 ? ox_out_t(cx, out_k, NN_F32, nd, d) : ox_new_tensor(cx, base, tag, NN_F32, nd, d);
+    int in[2] = {a, b};
+    if (y < 0 || ox_emit(cx, op, b >= 0 ? 2 : 1, in, 1, &y) < 0) return -1;
+    return y;
+}
+
+/* BatchNormalization training_mode 1 (opset >= 14): statistics of this batch per channel (over
+ * every axis but 1), y normalised with them; outputs 1, 2 = running mean / var updated with
+ * momentum: input * momentum + batch * (1 - momentum) (batch variance: population, as ONNX). */
+static fs_status op_batchnorm_training(ox_ctx *cx, int x, int ts, int tb, int tm, int tv, float eps, float mom) {
+    if (cx->nd->n_out > 3) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "training mode with %d outputs", cx->nd->n_out);
+    nn_tensor *xt = OX_T(cx, x);
+    int r = xt->ndim;
+    int64_t C = OX_T(cx, ts)->ndim == 1 ? OX_T(cx, ts)->dims[0] : -1;
+    if (r < 2 || C < 1 || xt->dims[1] != C) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "training mode needs a known channel count");
+    const float *s = ox_const_data(cx, ts, "scale"), *b = ox_const_data(cx, tb, "B"), *m = ox_const_data(cx, tm, "mean"),
+                *v = ox_const_data(cx, tv, "var");
+    if (!s || !b || !m || !v) return FS_ERR_UNSUPPORTED;
+    int tids[4] = {ts, tb, tm, tv};
+    for (int k = 0; k < 4; k++)
+        if (nn_tensor_numel(OX_T(cx, tids[k])) != C || OX_T(cx, tids[k])->dtype != NN_F32)
+            return OX_FAIL(cx, FS_ERR_FORMAT, "parameter %d is not float32[%lld]", k + 1, (long long)C);
+    char ob[200];
+    ox_fcopy(ob, sizeof ob, &cx->nd->out[0]);
+    int64_t md[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) md[i] = i == 1 ? C : 1;
+    int stat[2] = {-1, -1}; /* batch mean, variance [1, C, 1...] */
+    int src = x, d = -1;
+    for (int k = 0; k < 2; k++) {
+        stat[k] = ox_new_tensor(cx, ob, k ? "batch_var" : "batch_mean", NN_F32, r, md);
+        int ni = stat[k] < 0 ? -1 : ox_emit(cx, NN_OP_REDUCE_MEAN, 1, &src, 1, &stat[k]);
+        if (ni < 0) return FS_ERR_NOMEM;
+        nn_attr *a = &cx->g->nodes[ni].attr;
+        a->n_axes = 0;
+        for (int i = 0; i < r; i++)
+            if (i != 1) a->axes[a->n_axes++] = i;
+        a->keepdims = 1;
+        if (!k) {
+            if ((d = bn_emit(cx, NN_OP_SUB, x, stat[0], ob, "centred", x, -1)) < 0) return FS_ERR_NOMEM;
+            if ((src = bn_emit(cx, NN_OP_MUL, d, d, ob, "sq", x, -1)) < 0) return FS_ERR_NOMEM;
+        }
+    }
+    int te = bn_const(cx, ob, "eps", r, C, NULL, eps), ts4 = bn_const(cx, ob, "scale", r, C, s, 1.0f);
+    int tb4 = bn_const(cx, ob, "shift", r, C, b, 1.0f);
+    if (te < 0 || ts4 < 0 || tb4 < 0) return FS_ERR_NOMEM;
+    int ve = bn_emit(cx, NN_OP_ADD, stat[1], te, ob, "var_eps", stat[1], -1);
+    int sd = ve < 0 ? -1 : bn_emit(cx, NN_OP_SQRT, ve, -1, ob, "std", stat[1], -1);
+    int nrm = sd < 0 ? -1 : bn_emit(cx, NN_OP_DIV, d, sd, ob, "normalised", x, -1);
+    int sc = nrm < 0 ? -1 : bn_emit(cx, NN_OP_MUL, nrm, ts4, ob, "scaled", x, -1);
+    if (sc < 0 || bn_emit(cx, NN_OP_ADD, sc, tb4, ob, NULL, x, 0) < 0) return FS_ERR_NOMEM;
+    for (int k = 1; k < cx->nd->n_out; k++) { /* running statistics */
+        if (!cx->nd->out[k].len) continue;
+        int flat = ox_new_tensor(cx, ob, k == 1 ? "mean_c" : "var_c", NN_F32, 1, &C);
+        int src2 = stat[k - 1];
+        if (flat < 0 || ox_emit(cx, NN_OP_RESHAPE, 1, &src2, 1, &flat) < 0) return FS_ERR_NOMEM;
+        int part = bn_const(cx, ob, k == 1 ? "mean_part" : "var_part", 1, C, NULL, 1.0f - mom);
+        int run = bn_const(cx, ob, k == 1 ? "mean_run" : "var_run", 1, C, k == 1 ? m : v, mom);
+        int w = part < 0 || run < 0 ? -1 : bn_emit(cx, NN_OP_MUL, flat, part, ob, k == 1 ? "mean_w" : "var_w", flat, -1);
+        if (w < 0 || bn_emit(cx, NN_OP_ADD, w, run, ob, NULL, flat, k) < 0) return FS_ERR_NOMEM;
+    }
+    return FS_OK;
+}
+
 static fs_status op_batchnorm(ox_ctx *cx) {
     const ld_names *uses = cx->uses;
     int x = ox_need_in(cx, 0), ts = ox_need_in(cx, 1), tb = ox_need_in(cx, 2), tm = ox_need_in(cx, 3), tv = ox_need_in(cx, 4);
     if (x < 0 || ts < 0 || tb < 0 || tm < 0 || tv < 0) return FS_ERR_FORMAT;
     float eps = ox_attr_f(cx, "epsilon", 1e-5f);
-    ox_attr_f(cx, "momentum", 0.9f); /* training only */
-    if (ox_attr_i(cx, "training_mode", 0)) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "training_mode 1 is not supported");
+    float mom = ox_attr_f(cx, "momentum", 0.9f); /* training only */
+    int64_t training = ox_attr_i(cx, "training_mode", 0);
+    if (training != 0 && training != 1) return OX_FAIL(cx, FS_ERR_FORMAT, "training_mode %lld", (long long)training);
+    if (training) {
+        fs_status st = ox_check_attrs_used(cx);
+        return st ? st : op_batchnorm_training(cx, x, ts, tb, tm, tv, eps, mom);
+    }
     if (cx->opset < 9 && ox_attr_i(cx, "spatial", 1) != 1) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "spatial 0 is not supported");
     if (cx->opset < 7 && ox_attr_i(cx, "is_test", 0) != 1)
         return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "is_test 0 (training mode) is not supported");

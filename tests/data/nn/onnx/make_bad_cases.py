@@ -52,3 +52,10 @@ save("gather_runtime_idx", [helper.make_node("Cast", ["idx"], ["i"], to=TensorPr
 XC = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])
 WC = helper.make_tensor_value_info("w", TensorProto.FLOAT, [2, 1, 1, 1])
 save("conv_w_input", [helper.make_node("Conv", ["x", "w"], ["y"])], [], [XC, WC], [Y])
+
+# Resize with coordinate_transformation_mode tf_crop_and_resize (refused by name)
+XR = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])
+save("resize_crop", [helper.make_node("Resize", ["x", "roi", "sc"], ["y"], mode="linear",
+                                      coordinate_transformation_mode="tf_crop_and_resize")],
+     [numpy_helper.from_array(np.array([0, 0, 0.2, 0.2, 1, 1, 0.8, 0.8], np.float32), "roi"),
+      numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")], [XR], [Y])
