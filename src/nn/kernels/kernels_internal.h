@@ -3,6 +3,7 @@
 #ifndef FS_NN_KERNELS_INTERNAL_H
 #define FS_NN_KERNELS_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "nn/kernels/kernels.h"
@@ -11,6 +12,40 @@ static inline float nn_clampf(float v, float lo, float hi) {
     /* NaN propagates like the ISA paths (max/min with the NaN as first operand keep it) */
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
+}
+
+/* Static ranges with stealing, for one parallel job over `units` work units (tiles, rows...): range
+ * r (one per thread, contiguous, the same from one layer to the next: cache locality) is cut into
+ * `chunks` pieces claimed in order with an atomic counter; a thread that has finished its own range
+ * claims what is left of the others, so a preempted thread (a loaded machine) holds up only the
+ * piece it is in. Which thread runs a piece never changes the results. */
+#define NN_STEAL_MAX 64
+typedef struct {
+    atomic_int next[NN_STEAL_MAX];
+    int ranges, chunks, units;
+} nn_steal;
+
+static inline void nn_steal_init(nn_steal *s, int units, int ranges, int chunks) {
+    if (ranges > NN_STEAL_MAX) ranges = NN_STEAL_MAX;
+    if (ranges > units) ranges = units;
+    if (ranges < 1) ranges = 1;
+    s->ranges = ranges, s->units = units, s->chunks = chunks < 1 ? 1 : chunks;
+    for (int r = 0; r < ranges; r++) atomic_init(&s->next[r], 0);
+}
+
+/* Task t of s->ranges: fn(ctx, u0, u1) on its own pieces, then on pieces left in the others. */
+static inline void nn_steal_run(nn_steal *s, int t, void (*fn)(void *ctx, int u0, int u1), void *ctx) {
+    for (int k = 0; k < s->ranges; k++) {
+        const int r = (t + k) % s->ranges;
+        const int lo = (int)((long)s->units * r / s->ranges), hi = (int)((long)s->units * (r + 1) / s->ranges);
+        for (;;) {
+            const int c = atomic_fetch_add(&s->next[r], 1);
+            if (c >= s->chunks) break;
+            const int u0 = lo + (int)((long)(hi - lo) * c / s->chunks);
+            const int u1 = lo + (int)((long)(hi - lo) * (c + 1) / s->chunks);
+            if (u0 < u1) fn(ctx, u0, u1);
+        }
+    }
 }
 
 /* Row ranges of the references (a row = one (batch, output y) pair), for threading. */
