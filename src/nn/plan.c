@@ -207,7 +207,10 @@ static fs_status infer_all(nn_graph *g) {
             nn_tensor *t = nn_out(g, n, o);
             if (!t) continue;
             if ((st = tensor_bytes(t))) return st;
-            if (!g->shapes_overridden && t->decl_ndim > 0 && dims_complete(t->decl_ndim, t->decl_dims)) {
+            /* TFLite's tensor shapes are authoritative: a disagreement is a corrupt file (or a bug
+             * here). Other formats' declared shapes (value_info, _output_shapes) are hints only. */
+            if (!g->shapes_overridden && !strcmp(g->format, "tflite") && t->decl_ndim > 0 &&
+                dims_complete(t->decl_ndim, t->decl_dims)) {
                 int same = t->decl_ndim == t->ndim;
                 for (int d = 0; same && d < t->ndim; d++) same = t->decl_dims[d] == t->dims[d];
                 if (!same) {
