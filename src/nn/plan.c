@@ -101,9 +101,10 @@ static int dims_complete(int ndim, const int64_t *dims) {
 }
 
 /* Limits: kernels index with int/size_t mixes, so one tensor holds < 2^31 elements; the whole
- * activation arena is capped at 16 GiB (hostile shapes fail with FS_ERR_LIMIT, not a huge malloc). */
+ * activation arena is capped at 8 GiB (hostile shapes fail with FS_ERR_LIMIT, not a huge malloc).
+ * The arena is not cleared: pages are touched only by the kernels that write them. */
 #define NN_MAX_NUMEL ((size_t)INT32_MAX)
-#define NN_MAX_ARENA ((size_t)1 << 34)
+#define NN_MAX_ARENA ((size_t)1 << 33)
 
 static fs_status tensor_bytes(nn_tensor *t) {
     size_t n = 1, es = nn_dtype_size(t->dtype);
@@ -371,14 +372,13 @@ static fs_status layout(nn_graph *g) {
     free(a.b);
     if (total > NN_MAX_ARENA) {
         free(placed);
-        return fs_error(FS_ERR_LIMIT, "nn: activations need %zu bytes (limit 16 GiB)", total);
+        return fs_error(FS_ERR_LIMIT, "nn: activations need %zu bytes (limit 8 GiB)", total);
     }
     g->arena = aligned_alloc(ARENA_ALIGN, total);
     if (!g->arena) {
         free(placed);
         return fs_error(FS_ERR_NOMEM, "nn: cannot allocate a %zu-byte activation arena", total);
     }
-    memset(g->arena, 0, total);
     g->arena_size = total;
     for (int i = 0; i < g->n_tensors; i++) {
         nn_tensor *t = &g->tensors[i];
