@@ -10,6 +10,7 @@ OUT=${OUT:-/tmp/facescore-neon}
 mkdir -p "$OUT"
 $CC -std=c11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -pthread -Iinclude -Isrc \
     -ffp-contract=off -static -o "$OUT/kernel_tests" tests/main.c tests/nn/test_kernels_ref.c \
-    tests/nn/test_kernels_simd.c src/nn/kernels/*.c src/nn/kernels/arm/neon/*.c src/core/cpu.c \
+    tests/nn/test_kernels_simd.c tests/nn/test_kernels_eltwise.c src/nn/kernels/*.c \
+    src/nn/kernels/generic/*.c src/nn/kernels/arm/neon/*.c src/core/cpu.c \
     src/core/threadpool.c src/core/error.c -lm
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$OUT/kernel_tests" kernels

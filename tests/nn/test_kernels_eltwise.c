@@ -86,6 +86,7 @@ out:
 }
 
 TEST(eltwise_dispatch_vs_ref) { ew_suite("dispatch", nn_eltwise_f32); }
+TEST(eltwise_generic_vs_ref) { ew_suite("generic", nn_eltwise_f32_generic); }
 
 #if defined(__x86_64__)
 TEST(eltwise_avx512_vs_ref) {

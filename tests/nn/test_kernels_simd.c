@@ -194,6 +194,10 @@ TEST(avx2_fc_vs_ref) {
 }
 #endif
 
+/* The generic-vector portable path exists on every architecture. */
+TEST(generic_conv_vs_ref) { conv_suite("generic", nn_conv_select_generic, "generic"); }
+TEST(generic_fc_vs_ref) { fc_suite("generic", nn_fc_select_generic); }
+
 #if defined(__aarch64__)
 TEST(neon_conv_vs_ref) {
     if (!(fs_cpu_features() & FS_CPU_NEON)) SKIP("FS_CPU=portable caps NEON");
@@ -205,17 +209,35 @@ TEST(neon_fc_vs_ref) {
 }
 #endif
 
-/* The dispatcher picks the best level the CPU (and FS_CPU) allows, and the reference otherwise. */
+/* The dispatcher picks the best level the CPU (and FS_CPU) allows: the generic-vector path when no
+ * ISA path applies, the plain reference for shapes no fast path takes (or with FS_NN_REF=1). */
 TEST(dispatch_names_follow_cpu_level) {
     nn_conv_params p = make_params(1, 4, 4, 8, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0);
     float w[8 * 16] = {0}, b[16] = {0};
     nn_conv_impl k;
+    const char *ref = getenv("FS_NN_REF");
+    int forced = ref && *ref && strcmp(ref, "0");
     CHECK(nn_select_conv(&p, w, b, &k) == 0);
     const char *lvl = fs_cpu_level_name();
-    if (!strcmp(lvl, "portable")) CHECK_MSG(!strcmp(k.name, "conv2d_ref"), "got %s", k.name);
+    if (forced) CHECK_MSG(!strcmp(k.name, "conv2d_ref"), "FS_NN_REF set, got %s", k.name);
+    else if (!strcmp(lvl, "portable")) CHECK_MSG(!strcmp(k.name, "conv1x1_generic"), "got %s", k.name);
     else CHECK_MSG(strstr(k.name, lvl) != NULL, "level %s, kernel %s", lvl, k.name);
     nn_conv_impl_free(&k);
     /* grouped (not depthwise) dense conv: only the reference handles it */
     nn_conv_params g = make_params(1, 5, 5, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0);
     CHECK(conv_case("dispatch", nn_select_conv, g, "conv2d_ref"));
+}
+
+TEST(dispatch_fs_nn_ref_forces_reference) {
+    setenv("FS_NN_REF", "1", 1); /* this test runs in its own forked child */
+    nn_conv_params p = make_params(1, 6, 6, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2);
+    CHECK(conv_case("FS_NN_REF", nn_select_conv, p, "conv2d_ref"));
+    nn_fc_params f = {2, 9, 5, 0.0f, INFINITY};
+    float w[45] = {0}, b[5] = {0};
+    nn_fc_impl k;
+    CHECK(nn_select_fc(&f, w, b, &k) == 0);
+    int is_ref = !strcmp(k.name, "fc_ref");
+    nn_fc_impl_free(&k);
+    unsetenv("FS_NN_REF");
+    CHECK_MSG(is_ref, "FS_NN_REF=1 did not select fc_ref");
 }

@@ -1,6 +1,7 @@
 /* nn/kernels/dispatch.c — picks the implementation of a conv / FC at plan time from the CPU's
- * features (fs_cpu_features(), capped by FS_CPU=portable|avx2), and the reference-backed
- * implementation that is always available. */
+ * features (fs_cpu_features(), capped by FS_CPU=portable|avx2): AVX-512 > AVX2 > NEON > the
+ * generic-vector portable C path (generic/) > the plain reference, which is always available and
+ * takes the shapes no fast path handles (FS_NN_REF=1 forces it). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,16 +118,23 @@ int nn_fc_select_ref(const nn_fc_params *p, const float *w, const float *bias, n
 
 /* ---- dispatch ---- */
 
+/* FS_NN_REF=1 (read at plan time) forces the plain reference, for debugging a fast path. */
+static int nn_force_ref(void) {
+    const char *e = getenv("FS_NN_REF");
+    return e && *e && strcmp(e, "0");
+}
+
 int nn_select_conv(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k) {
     memset(k, 0, sizeof *k);
-    int f = fs_cpu_features(), r = 1;
+    int f = fs_cpu_features(), r = nn_force_ref() ? 2 : 1;
     (void)f;
 #if defined(__x86_64__)
-    if (f & FS_CPU_AVX512) r = nn_conv_select_avx512(p, w, bias, k);
-    if (r > 0 && (f & FS_CPU_AVX2)) r = nn_conv_select_avx2(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_AVX512)) r = nn_conv_select_avx512(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_AVX2)) r = nn_conv_select_avx2(p, w, bias, k);
 #elif defined(__aarch64__)
-    if (f & FS_CPU_NEON) r = nn_conv_select_neon(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_NEON)) r = nn_conv_select_neon(p, w, bias, k);
 #endif
+    if (r == 1) r = nn_conv_select_generic(p, w, bias, k);
     if (r < 0) return -1;
     if (r > 0) return nn_conv_select_ref(p, w, bias, k);
     return 0;
@@ -134,14 +142,15 @@ int nn_select_conv(const nn_conv_params *p, const float *w, const float *bias, n
 
 int nn_select_fc(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k) {
     memset(k, 0, sizeof *k);
-    int f = fs_cpu_features(), r = 1;
+    int f = fs_cpu_features(), r = nn_force_ref() ? 2 : 1;
     (void)f;
 #if defined(__x86_64__)
-    if (f & FS_CPU_AVX512) r = nn_fc_select_avx512(p, w, bias, k);
-    if (r > 0 && (f & FS_CPU_AVX2)) r = nn_fc_select_avx2(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_AVX512)) r = nn_fc_select_avx512(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_AVX2)) r = nn_fc_select_avx2(p, w, bias, k);
 #elif defined(__aarch64__)
-    if (f & FS_CPU_NEON) r = nn_fc_select_neon(p, w, bias, k);
+    if (r == 1 && (f & FS_CPU_NEON)) r = nn_fc_select_neon(p, w, bias, k);
 #endif
+    if (r == 1) r = nn_fc_select_generic(p, w, bias, k);
     if (r < 0) return -1;
     if (r > 0) return nn_fc_select_ref(p, w, bias, k);
     return 0;

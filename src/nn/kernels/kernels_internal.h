@@ -68,6 +68,10 @@ int nn_conv_select_avx512(const nn_conv_params *p, const float *w, const float *
 int nn_fc_select_avx2(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
 int nn_fc_select_avx512(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
 int nn_conv_select_neon(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
+int nn_conv_select_generic(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
+int nn_fc_select_generic(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
+void nn_eltwise_f32_generic(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y,
+                            size_t n, int clamp, float lo, float hi);
 int nn_fc_select_neon(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);
 
 /* Element-wise fast paths (same contract as nn_eltwise_f32). */

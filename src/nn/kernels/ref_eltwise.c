@@ -41,5 +41,5 @@ void nn_eltwise_f32(nn_ew_op op, const float *a, int sa, const float *b, int sb,
 #elif defined(__aarch64__)
     if (f & FS_CPU_NEON) { nn_eltwise_f32_neon(op, a, sa, b, sb, y, n, clamp, lo, hi); return; }
 #endif
-    nn_eltwise_f32_ref(op, a, sa, b, sb, y, n, clamp, lo, hi);
+    nn_eltwise_f32_generic(op, a, sa, b, sb, y, n, clamp, lo, hi);
 }
