@@ -77,7 +77,32 @@ static int fix_input_shape(fs_model *m, const char *shape, size_t numel_hint) {
     return 0;
 }
 
-static int model_info(const char *path, const char *shape) {
+/* One line per tensor: index, name, dims, type, where it comes from (--tensors). */
+static void print_tensors(nn_graph *g) {
+    static const char *dt[] = {"float32", "int64", "int32", "uint8", "int8", "bool", "float16"};
+    int *prod = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
+    if (!prod) return;
+    for (int i = 0; i < g->n_tensors; i++) prod[i] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_out; k++)
+            if (g->nodes[i].out[k] >= 0) prod[g->nodes[i].out[k]] = i;
+    printf("tensors:\n");
+    for (int i = 0; i < g->n_tensors; i++) {
+        const nn_tensor *t = &g->tensors[i];
+        int is_in = 0;
+        for (int k = 0; k < g->n_inputs; k++) is_in |= g->inputs[k] == i;
+        if (!t->is_const && prod[i] < 0 && !is_in) continue; /* unused by the graph */
+        printf("  #%d %s [", i, t->name);
+        for (int d = 0; d < t->ndim; d++) printf(d ? ",%lld" : "%lld", (long long)t->dims[d]);
+        printf("] %s ", (unsigned)t->dtype < 7 ? dt[t->dtype] : "?");
+        if (is_in) printf("input\n");
+        else if (prod[i] >= 0) printf("%s%s\n", nn_op_name(g->nodes[prod[i]].type), t->folded ? " (folded)" : "");
+        else printf("constant\n");
+    }
+    free(prod);
+}
+
+static int model_info(const char *path, const char *shape, int tensors) {
     fs_model *m;
     if (fs_model_load(path, &m)) {
         fprintf(stderr, "facescore: %s\n", fs_last_error());
@@ -141,6 +166,7 @@ static int model_info(const char *path, const char *shape) {
     } else {
         printf("not planned (FLOPs unknown): %s\n", plan_err);
     }
+    if (tensors) print_tensors(g);
     fs_model_free(m);
     return 0;
 }
@@ -258,13 +284,20 @@ out:
 
 int fs_cli_model(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "info")) {
-        const char *shape = NULL;
-        if (argc >= 5 && !strcmp(argv[3], "--input-shape")) shape = argv[4];
-        return model_info(argv[2], shape);
+        const char *shape = NULL, *path = NULL;
+        int tensors = 0;
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--input-shape") && i + 1 < argc) shape = argv[++i];
+            else if (!strcmp(argv[i], "--tensors")) tensors = 1;
+            else if (argv[i][0] != '-' && !path) path = argv[i];
+            else { fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...] [--tensors]\n"); return 2; }
+        }
+        if (!path) { fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...] [--tensors]\n"); return 2; }
+        return model_info(path, shape, tensors);
     }
     if (argc >= 2 && !strcmp(argv[1], "run")) return model_run(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "check")) return fs_cli_model_check(argc - 2, argv + 2);
-    fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...]\n"
+    fprintf(stderr, "usage: facescore model info FILE [--input-shape d0,d1,...] [--tensors]\n"
                     "       facescore model run FILE --input X.f32 [--output NAME] --save Y.f32\n"
                     "       facescore model check [--json] [--rtol R] [--atol A] CASE_DIR...\n");
     return 2;

@@ -36,6 +36,12 @@ TEST(model_info_prints_io_ops_params_flops) {
     CHECK(strstr(out, "MACs: 342"));
     CHECK(strstr(out, "FLOPs: 684"));
     free(out);
+    snprintf(cmd, sizeof cmd, "%s model info tests/data/nn/tiny.tflite --tensors 2>&1", bin);
+    out = run_capture(cmd, &rc);
+    CHECK(out && rc == 0);
+    CHECK(strstr(out, "#9 y3 [1,3,3,2] float32 Conv2D"));
+    CHECK(strstr(out, "#5 c32 [2] float32 constant")); /* DEQUANTIZE of fp16, folded at load */
+    free(out);
     snprintf(cmd, sizeof cmd, "%s model info tests/data/nn/unsupported_op.tflite 2>&1", bin);
     out = run_capture(cmd, &rc);
     CHECK(out && rc != 0 && strstr(out, "TOPK_V2"));
