@@ -1066,7 +1066,7 @@ TEST(pooling_dilations_ceil_count_include_pad) {
 }
 
 TEST(unary_threaded_equals_single_thread) {
-    int64_t d[2] = {300, 257};
+    int64_t d[2] = {600, 257}; /* above the threading threshold (131072 elements) */
     float *single = NULL;
     for (int threads = 1; threads <= 2; threads++) {
         rs = 777;

@@ -192,7 +192,10 @@ static void bin_run_f32(nn_graph *g, nn_node *n) {
     if (!s->total) return;
     size_t inner = (size_t)s->dims[s->nd - 1], rows = s->total / inner;
     struct fs_pool *pool = nn_graph_pool(g);
-    if (!pool || s->total < 16384 || rows < 2) { bin_rows_f32(g, n, 0, rows); return; }
+    if (!pool || s->total < 131072 || rows < 2) { /* small: the hand-off costs more than it saves */
+        bin_rows_f32(g, n, 0, rows);
+        return;
+    }
     int nt = fs_pool_size(pool);
     bin_job j = {g, n, rows, (rows + (size_t)nt - 1) / (size_t)nt};
     fs_pool_run(pool, (int)((rows + j.per - 1) / j.per), bin_task, &j);
@@ -347,7 +350,7 @@ static void unary_task(void *ctx, int t, int thread) {
 static void unary_run(nn_graph *g, nn_node *n) {
     size_t cnt = nn_numel(nn_out(g, n, 0));
     struct fs_pool *pool = nn_graph_pool(g);
-    if (!pool || cnt < 32768) { unary_range(g, n, 0, cnt); return; }
+    if (!pool || cnt < 131072) { unary_range(g, n, 0, cnt); return; }
     int nt = fs_pool_size(pool);
     size_t per = (cnt + (size_t)nt - 1) / (size_t)nt;
     per = (per + 15) & ~(size_t)15; /* 64-byte aligned chunks */
