@@ -496,13 +496,16 @@ static void pad_run(nn_graph *g, nn_node *n) {
             for (int64_t k = 0; k < len; k++) yr[k] = s->value;
         } else {
             const float *xr = x + off;
+            /* interior as one copy, then the two padded ends */
+            int64_t k0 = b < 0 ? 0 : b, k1 = b + il < len ? b + il : len;
+            if (k1 > k0) memcpy(yr + k0, xr + (k0 - b), (size_t)(k1 - k0) * sizeof(float));
             for (int64_t k = 0; k < len; k++) {
+                if (k == k0 && k1 > k0) k = k1;
+                if (k >= len) break;
                 int64_t i = k - b;
-                if (i < 0 || i >= il) {
-                    if (mode == NN_PAD_CONSTANT) { yr[k] = s->value; continue; }
-                    if (mode == NN_PAD_EDGE) i = i < 0 ? 0 : il - 1;
-                    else while (i < 0 || i >= il) i = i < 0 ? -i : 2 * (il - 1) - i;
-                }
+                if (mode == NN_PAD_CONSTANT) { yr[k] = s->value; continue; }
+                if (mode == NN_PAD_EDGE) i = i < 0 ? 0 : il - 1;
+                else while (i < 0 || i >= il) i = i < 0 ? -i : 2 * (il - 1) - i;
                 yr[k] = xr[i];
             }
         }
