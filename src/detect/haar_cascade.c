@@ -3,8 +3,8 @@
  * Reads what CascadeClassifierImpl::Data::read and HaarEvaluator::read read, converting numbers
  * the same way (text -> double -> float, stage threshold minus 1e-5f), and validates everything a
  * detector later indexes with: feature indices, child/leaf indices, rectangles inside the window,
- * counts within sane limits. The old "opencv-haar-classifier" format and LBP cascades are refused
- * with a clear message. */
+ * counts within sane limits. HAAR (stumps or trees, tilted features) and LBP (stumps with 256
+ * categories) are read; the old "opencv-haar-classifier" format is refused with a clear message. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ static int next_int(numcur *c, int *v) {
     double x;
     int r = next_double(c, &x);
     if (r <= 0) return r;
-    if (x != floor(x) || x < -2147483647.0 || x > 2147483647.0) return -1;
+    if (x != floor(x) || x < -2147483648.0 || x > 2147483647.0) return -1;
     *v = (int)x;
     return 1;
 }
@@ -86,12 +86,13 @@ static int text_is(const haar_xdoc *d, int node, const char *s) {
 void fs_cascade_free(fs_cascade *c) {
     if (!c) return;
     free(c->stages); free(c->trees); free(c->nodes); free(c->leaves);
-    free(c->features); free(c->stumps);
+    free(c->features); free(c->stumps); free(c->subsets);
     free(c);
 }
 
 /* First pass: counts, so the arrays are allocated once. */
 static fs_status count_stages(const haar_xdoc *d, int stages, fs_cascade *c) {
+    int step = c->lbp ? 11 : 4; /* numbers per node: left right feature + threshold | 8 subset words */
     int si = 0;
     for (int s = d->nodes[stages].first_child; s >= 0; s = d->nodes[s].next_sibling, si++) {
         if (si >= MAX_STAGES) return fs_error(FS_ERR_LIMIT, "cascade: more than %d stages", MAX_STAGES);
@@ -107,13 +108,15 @@ static fs_status count_stages(const haar_xdoc *d, int stages, fs_cascade *c) {
             if (ni < 0 || nl < 0)
                 return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad number in %s", si,
                                 ni < 0 ? "internalNodes" : "leafValues");
-            if (ni == 0 || ni % 4)
-                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: internalNodes has %d numbers (want 4 per node)",
-                                si, ni);
-            if (nl != ni / 4 + 1)
-                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: %d leafValues for %d nodes", si, nl, ni / 4);
+            if (ni == 0 || ni % step)
+                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: internalNodes has %d numbers (want %d per node)",
+                                si, ni, step);
+            if (nl != ni / step + 1)
+                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: %d leafValues for %d nodes", si, nl, ni / step);
+            if (c->lbp && ni != step)
+                return fs_error(FS_ERR_UNSUPPORTED, "cascade: stage %d: LBP trees with more than one node are not supported", si);
             c->ntrees++;
-            c->nnodes += ni / 4;
+            c->nnodes += ni / step;
             c->nleaves += nl;
             if (c->nnodes > MAX_NODES) return fs_error(FS_ERR_LIMIT, "cascade: more than %d nodes", MAX_NODES);
         }
@@ -135,10 +138,19 @@ static fs_status read_tree(const haar_xdoc *d, int w, int si, fs_cascade *c, int
         haar_node nd;
         int r = next_int(&in, &nd.left);
         if (r == 0) break;
-        if (r < 0 || next_int(&in, &nd.right) <= 0 || next_int(&in, &nd.feature) <= 0 || next_double(&in, &th) <= 0)
+        if (r < 0 || next_int(&in, &nd.right) <= 0 || next_int(&in, &nd.feature) <= 0)
             return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad internalNodes (want integers left right "
-                            "featureIdx, then a threshold)", si);
-        nd.threshold = (float)th;
+                            "featureIdx first)", si);
+        if (c->lbp) {
+            nd.threshold = 0.f;
+            for (int k = 0; k < 8; k++)
+                if (next_int(&in, &c->subsets[8 * (size_t)*node_i + k]) <= 0)
+                    return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad LBP subset word", si);
+        } else {
+            if (next_double(&in, &th) <= 0)
+                return fs_error(FS_ERR_FORMAT, "cascade: stage %d: bad internalNodes threshold", si);
+            nd.threshold = (float)th;
+        }
         c->nodes[(*node_i)++] = nd;
         t->node_count++;
     }
@@ -164,7 +176,9 @@ static fs_status read_stages(const haar_xdoc *d, int stages, fs_cascade *c) {
     c->trees = calloc((size_t)c->ntrees, sizeof *c->trees);
     c->nodes = calloc((size_t)c->nnodes, sizeof *c->nodes);
     c->leaves = calloc((size_t)c->nleaves, sizeof *c->leaves);
-    if (!c->stages || !c->trees || !c->nodes || !c->leaves) return fs_error(FS_ERR_NOMEM, "cascade: out of memory");
+    if (c->lbp) c->subsets = calloc((size_t)c->nnodes * 8, sizeof *c->subsets);
+    if (!c->stages || !c->trees || !c->nodes || !c->leaves || (c->lbp && !c->subsets))
+        return fs_error(FS_ERR_NOMEM, "cascade: out of memory");
     int si = 0, node_i = 0, leaf_i = 0;
     c->ntrees = 0;
     for (int s = d->nodes[stages].first_child; s >= 0; s = d->nodes[s].next_sibling, si++) {
@@ -197,6 +211,18 @@ static fs_status read_features(const haar_xdoc *d, int feats, fs_cascade *c) {
     int fi = 0;
     for (int f = d->nodes[feats].first_child; f >= 0; f = d->nodes[f].next_sibling, fi++) {
         haar_feature *hf = &c->features[fi];
+        if (c->lbp) {
+            numcur rc = span_of(d, haar_xml_child(d, f, "rect"));
+            haar_irect *q = &hf->r[0];
+            if (next_int(&rc, &q->x) <= 0 || next_int(&rc, &q->y) <= 0 || next_int(&rc, &q->w) <= 0 ||
+                next_int(&rc, &q->h) <= 0 || !at_end(&rc))
+                return fs_error(FS_ERR_FORMAT, "cascade: LBP feature %d: want <rect>x y w h</rect>", fi);
+            if (q->w <= 0 || q->h <= 0 || q->w > MAX_WIN || q->h > MAX_WIN || !corner_ok(c, q->x, q->y) ||
+                !corner_ok(c, q->x + 3 * q->w, q->y + 3 * q->h))
+                return fs_error(FS_ERR_FORMAT, "cascade: LBP feature %d (%d,%d %dx%d cells) lies outside the %dx%d window",
+                                fi, q->x, q->y, q->w, q->h, c->win_w, c->win_h);
+            continue;
+        }
         int rects = haar_xml_child(d, f, "rects");
         if (rects < 0) {
             if (haar_xml_child(d, f, "rect") >= 0)
@@ -237,6 +263,7 @@ static fs_status read_features(const haar_xdoc *d, int feats, fs_cascade *c) {
 }
 
 static fs_status build_stumps(fs_cascade *c) {
+    if (c->lbp) return FS_OK; /* LBP nodes are evaluated from nodes/subsets */
     for (int t = 0; t < c->ntrees; t++)
         if (c->trees[t].node_count != 1) return FS_OK;
     c->stumps = malloc((size_t)c->ntrees * sizeof *c->stumps);
@@ -266,8 +293,9 @@ static fs_status read_cascade(const haar_xdoc *d, fs_cascade *c) {
     if (!text_is(d, st_node, "BOOST")) return fs_error(FS_ERR_UNSUPPORTED, "cascade: stageType is not BOOST");
     int ft = haar_xml_child(d, root, "featureType");
     if (ft < 0) return fs_error(FS_ERR_FORMAT, "cascade: missing <featureType>");
-    if (text_is(d, ft, "LBP")) return fs_error(FS_ERR_UNSUPPORTED, "cascade: LBP cascades are not supported (HAAR only)");
-    if (!text_is(d, ft, "HAAR")) return fs_error(FS_ERR_UNSUPPORTED, "cascade: featureType is not HAAR");
+    c->lbp = text_is(d, ft, "LBP");
+    if (!c->lbp && !text_is(d, ft, "HAAR"))
+        return fs_error(FS_ERR_UNSUPPORTED, "cascade: featureType is neither HAAR nor LBP");
     fs_status st;
     if ((st = scalar_int(d, root, "width", &c->win_w)) || (st = scalar_int(d, root, "height", &c->win_h))) return st;
     if (c->win_w < 3 || c->win_h < 3 || c->win_w > MAX_WIN || c->win_h > MAX_WIN)
@@ -276,7 +304,9 @@ static fs_status read_cascade(const haar_xdoc *d, fs_cascade *c) {
     if (fp < 0) return fs_error(FS_ERR_FORMAT, "cascade: missing <featureParams>");
     int mcc = 0;
     if (haar_xml_child(d, fp, "maxCatCount") >= 0 && (st = scalar_int(d, fp, "maxCatCount", &mcc))) return st;
-    if (mcc != 0) return fs_error(FS_ERR_UNSUPPORTED, "cascade: categorical features (maxCatCount %d) are not supported", mcc);
+    if (mcc != (c->lbp ? 256 : 0))
+        return fs_error(FS_ERR_UNSUPPORTED, "cascade: maxCatCount %d is not supported for %s (want %d)", mcc,
+                        c->lbp ? "LBP" : "HAAR", c->lbp ? 256 : 0);
     int stages = haar_xml_child(d, root, "stages");
     if (stages < 0) return fs_error(FS_ERR_FORMAT, "cascade: missing <stages>");
     if ((st = read_stages(d, stages, c))) return st;

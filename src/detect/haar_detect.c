@@ -11,6 +11,8 @@
  *   nf = area*sqsum - sum^2 over the window shrunk by 1 pixel (double); flat windows (nf <= 0 or
  *   area/sqrt(nf) >= 0.1) are rejected without counting as a stage-0 rejection; feature value
  *   (w0*S0 + w1*S1 [+ w2*S2]) * (float)(1/sqrt(nf)) in float, stage sums in double.
+ * LBP cascades (LBPEvaluator, predictCategoricalStump): no variance test, each stump looks up the
+ * 8-bit code of a 3x3 cell grid in a 256-bit subset.
  * Candidates are (round(x*scale), round(y*scale), round(win*scale)) and grouped with
  * groupRectangles(minNeighbors, 0.2). */
 #include <math.h>
@@ -31,7 +33,7 @@ static inline int32_t rect_sum(const int32_t *p, const int *o) {
 }
 
 static inline float feature_value(const haar_scale_ctx *s, const int32_t *p, int f) {
-    const int *o = s->fofs + 12 * f;
+    const int *o = s->fofs + HAAR_FOFS * f;
     const float *w = s->fw + 3 * f;
     float ret = w[0] * (float)rect_sum(p, o) + w[1] * (float)rect_sum(p, o + 4);
     if (w[2] != 0.0f) ret += w[2] * (float)rect_sum(p, o + 8);
@@ -87,8 +89,38 @@ int haar_eval_stages(const haar_scale_ctx *s, const int32_t *p, float vnf, int f
     return 1;
 }
 
+/* LBPEvaluator::OptFeature::calc: the 8-bit code of the 3x3 cells around the centre cell */
+static inline int lbp_code(const int32_t *p, const int *o) {
+#define CELL(a, b, c, d) (int32_t)((uint32_t)p[o[a]] - (uint32_t)p[o[b]] - (uint32_t)p[o[c]] + (uint32_t)p[o[d]])
+    int32_t cval = CELL(5, 6, 9, 10);
+    return (CELL(0, 1, 4, 5) >= cval ? 128 : 0) | (CELL(1, 2, 5, 6) >= cval ? 64 : 0) |
+           (CELL(2, 3, 6, 7) >= cval ? 32 : 0) | (CELL(6, 7, 10, 11) >= cval ? 16 : 0) |
+           (CELL(10, 11, 14, 15) >= cval ? 8 : 0) | (CELL(9, 10, 13, 14) >= cval ? 4 : 0) |
+           (CELL(8, 9, 12, 13) >= cval ? 2 : 0) | (CELL(4, 5, 8, 9) >= cval ? 1 : 0);
+#undef CELL
+}
+
+/* predictCategoricalStump: leaf 0 when the code's bit is set in the node's subset, else leaf 1 */
+static int lbp_eval_stages(const haar_scale_ctx *s, const int32_t *p) {
+    const struct fs_cascade *c = s->c;
+    for (int si = 0; si < c->nstages; si++) {
+        const haar_stage *sg = &c->stages[si];
+        double tmp = 0;
+        for (int wi = 0; wi < sg->ntrees; wi++) {
+            const haar_tree *t = &c->trees[sg->first_tree + wi];
+            const haar_node *nd = &c->nodes[t->first_node];
+            int code = lbp_code(p, s->fofs + HAAR_FOFS * nd->feature);
+            const int32_t *subset = c->subsets + 8 * (size_t)t->first_node;
+            tmp += c->leaves[t->first_leaf + (((uint32_t)subset[code >> 5] >> (code & 31) & 1u) ? 0 : 1)];
+        }
+        if (tmp < sg->threshold) return -si;
+    }
+    return 1;
+}
+
 int haar_eval_window(const haar_scale_ctx *s, int x, int y) {
     const int32_t *p = s->sum + (size_t)y * s->step + x;
+    if (s->c->lbp) return lbp_eval_stages(s, p);
     float vnf;
     if (!window_norm(s, p, &vnf)) return -1;
     return haar_eval_stages(s, p, vnf, 0);
@@ -123,7 +155,7 @@ int haar_rows_portable(const haar_scale_ctx *s, int y0, int y1, int **xs, int **
 
 haar_rows_fn haar_select_rows(const struct fs_cascade *c, const char **name) {
     int f = fs_cpu_features();
-    if (c->stumps && !c->has_tilted) {
+    if (c->stumps && !c->has_tilted && !c->lbp) {
 #if defined(__x86_64__)
         /* AVX2 also on AVX-512 machines: a 16-lane AVX-512 version of the same scan measured slower
          * here (290 vs 276 ms, 1280x720, 1.03/6, Zen-class CPU) as more lanes idle in late stages */
@@ -132,7 +164,7 @@ haar_rows_fn haar_select_rows(const struct fs_cascade *c, const char **name) {
     }
     (void)f;
     if (name) *name = "portable";
-    return c->stumps && !c->has_tilted ? haar_rows_lanes : haar_rows_portable;
+    return c->stumps && !c->has_tilted && !c->lbp ? haar_rows_lanes : haar_rows_portable;
 }
 
 const char *fs_haar_kernel_name(const fs_cascade *c) {
@@ -253,9 +285,15 @@ static void level_task(void *vctx, int li, int thread) {
     haar_integral(w->img, l->w, l->h, l->w, step, sum, sum + plane, c->has_tilted ? sum + 2 * plane : NULL,
                   w->tscratch);
     int tofs = 2 * plane;
-    for (int f = 0; f < c->nfeatures; f++) {
+    for (int f = 0; f < c->nfeatures && c->lbp; f++) { /* 4x4 grid of cell corners, row-major */
+        const haar_irect *r = &c->features[f].r[0];
+        int *o = w->fofs + HAAR_FOFS * f;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < 4; i++) o[4 * j + i] = r->x + i * r->w + step * (r->y + j * r->h);
+    }
+    for (int f = 0; f < c->nfeatures && !c->lbp; f++) {
         const haar_feature *hf = &c->features[f];
-        int *o = w->fofs + 12 * f;
+        int *o = w->fofs + HAAR_FOFS * f;
         for (int k = 0; k < 3; k++, o += 4) {
             const haar_irect *r = &hf->r[k];
             if (hf->weight[k] == 0.0f && k == 2) { o[0] = o[1] = o[2] = o[3] = 0; continue; }
@@ -376,7 +414,7 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
         wk[t].img = malloc((size_t)lv[0].w * lv[0].h + 64);
         wk[t].ibuf = malloc(sizeof(int32_t) * (plane * (c->has_tilted ? 3 : 2) + 256));
         wk[t].tscratch = c->has_tilted ? malloc(sizeof(uint32_t) * 2 * (size_t)(lv[0].w + lv[0].h + 4)) : NULL;
-        wk[t].fofs = malloc(sizeof(int) * 12 * (size_t)c->nfeatures);
+        wk[t].fofs = malloc(sizeof(int) * HAAR_FOFS * (size_t)c->nfeatures);
         if (!wk[t].img || !wk[t].ibuf || !wk[t].fofs || (c->has_tilted && !wk[t].tscratch)) {
             st = fs_error(FS_ERR_NOMEM, "detect: out of memory for a %dx%d image", gray->width, gray->height);
             goto done;

@@ -21,6 +21,7 @@ typedef struct {
 } haar_feature;
 
 typedef struct { int left, right, feature; float threshold; } haar_node; /* OpenCV DTreeNode */
+#define HAAR_FOFS 16 /* integral offsets per feature: HAAR 3 rects x 4 corners, LBP a 4x4 grid */
 typedef struct { int node_count, first_node, first_leaf; } haar_tree;
 typedef struct { float threshold; int ntrees, first_tree; } haar_stage; /* threshold - 1e-5f */
 typedef struct { int feature; float threshold, left, right; } haar_stump;
@@ -35,6 +36,9 @@ struct fs_cascade {
     haar_feature *features;
     haar_stump *stumps; /* non-NULL when max nodes per tree == 1 (ntrees entries, stage order) */
     int has_tilted;
+    int lbp;            /* featureType LBP: features are r[0] (a 3x3 grid of r[0]-sized cells),
+                         * nodes are categorical with 8 x 32-bit subsets each */
+    int32_t *subsets;   /* LBP: 8 per node */
 };
 
 /* ---- tiny XML reader (haar_xml.c) ---- */
@@ -81,7 +85,7 @@ typedef struct {
     const int32_t *sum;   /* integral base of this scale */
     int sqofs, tofs;      /* element offsets from sum to sqsum / tilted */
     int step;             /* row stride in ints */
-    const int *fofs;      /* per feature: 12 offsets (3 rects x 4 corners) */
+    const int *fofs;      /* per feature: HAAR_FOFS offsets (3 rects x 4 corners, or LBP's 4x4 grid) */
     const float *fw;      /* per feature: 3 weights */
     int nofs[4];          /* normrect corners */
     double area;          /* normrect area */

@@ -32,7 +32,7 @@ INLINE unsigned stage8(const haar_scale_ctx *s, const int32_t *pb, int st, int s
     double acc[L] = {0};
     int32_t r0[L], r1[L], r2[L];
     for (int i = 0; i < sg->ntrees; i++, sp++) {
-        const int *o = s->fofs + 12 * sp->feature;
+        const int *o = s->fofs + HAAR_FOFS * sp->feature;
         const float *w = s->fw + 3 * sp->feature;
         rsum8(pb, st, o, r0);
         rsum8(pb, st, o + 4, r1);

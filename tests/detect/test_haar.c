@@ -73,6 +73,32 @@ TEST(cascade_tiny_parses) {
     fs_cascade_free(c);
 }
 
+/* A tiny LBP cascade: one stage, one categorical stump, 9x9 window of 3x3 cells. */
+TEST(cascade_lbp_tiny_and_malformed) {
+    const char *lbp =
+        "<opencv_storage><cascade type_id=\"opencv-cascade-classifier\"><stageType>BOOST</stageType>"
+        "<featureType>LBP</featureType><height>9</height><width>9</width>"
+        "<featureParams><maxCatCount>256</maxCatCount></featureParams><stages><_>"
+        "<stageThreshold>-0.5</stageThreshold><weakClassifiers><_>"
+        "<internalNodes>0 -1 0 -1 -1 -17409 -1 -1 -1 -2147483648 2147483647</internalNodes>"
+        "<leafValues>-0.25 0.75</leafValues></_></weakClassifiers></_></stages>"
+        "<features><_><rect>0 0 3 3</rect></_></features></cascade></opencv_storage>";
+    fs_cascade *c;
+    CHECK_MSG(fs_cascade_load_memory(lbp, strlen(lbp), &c) == FS_OK, "%s", fs_last_error());
+    CHECK(c->lbp && c->nnodes == 1 && c->subsets[2] == -17409 && c->subsets[6] == INT32_MIN);
+    CHECK(c->subsets[7] == INT32_MAX && c->leaves[1] == 0.75f && !c->stumps);
+    fs_cascade_free(c);
+    char *bad = replace(lbp, "<rect>0 0 3 3</rect>", "<rect>1 0 3 3</rect>");
+    CHECK(fs_cascade_load_memory(bad, strlen(bad), &c) == FS_ERR_FORMAT && strstr(fs_last_error(), "outside"));
+    free(bad);
+    bad = replace(lbp, "-1 -1 -17409", "-1 -17409");
+    CHECK(fs_cascade_load_memory(bad, strlen(bad), &c) == FS_ERR_FORMAT && strstr(fs_last_error(), "per node"));
+    free(bad);
+    bad = replace(lbp, "<maxCatCount>256", "<maxCatCount>0");
+    CHECK(fs_cascade_load_memory(bad, strlen(bad), &c) == FS_ERR_UNSUPPORTED);
+    free(bad);
+}
+
 TEST(cascade_real_file) {
     fs_cascade *c;
     CHECK_MSG(fs_cascade_load(CASCADE, &c) == FS_OK, "%s", fs_last_error());
@@ -116,6 +142,7 @@ TEST(cascade_malformed_messages) {
     struct { const char *from, *to; fs_status want; const char *msg; } cases[] = {
         {"<stages>", "<stagez>", FS_ERR_FORMAT, "does not match"},                /* end tag mismatch */
         {"<featureType>HAAR</featureType>", "<featureType>LBP</featureType>", FS_ERR_UNSUPPORTED, "LBP"},
+        {"<featureType>HAAR</featureType>", "<featureType>HOG</featureType>", FS_ERR_UNSUPPORTED, "neither"},
         {"opencv-cascade-classifier", "opencv-haar-classifier", FS_ERR_UNSUPPORTED, "old-format"},
         {"<stageType>BOOST", "<stageType>GAB", FS_ERR_UNSUPPORTED, "BOOST"},
         {"<width>8</width>", "<width>100000</width>", FS_ERR_FORMAT, "window"},
@@ -292,8 +319,8 @@ static void check_expected(const char *casc_filter, int *ncases) {
         if (sscanf(line, "%255s %255s %lf %d %d %d %d%n", img_name, casc, &sf, &mn, &mins, &maxs, &cnt, &pos) != 7) continue;
         if (!strstr(casc, casc_filter)) continue;
         char path[512];
-        snprintf(path, sizeof path, "%s%s", strcmp(casc, "haarcascade_frontalface_default.xml") ? DEBIAN_HAAR : "models/opencv/",
-                 casc);
+        snprintf(path, sizeof path, "models/opencv/%s", casc);
+        if (!fs_test_exists(path)) snprintf(path, sizeof path, DEBIAN_HAAR "%s", casc);
         fs_cascade *c;
         if (fs_cascade_load(path, &c) != FS_OK) { fclose(f); SKIP("cascade not installed"); }
         fs_image img = {0};
@@ -339,6 +366,12 @@ TEST(detect_matches_opencv_default_cascade) {
     int n = 0;
     check_expected("frontalface_default", &n);
     CHECK(n == 8);
+}
+
+TEST(detect_matches_opencv_lbp_cascade) {
+    int n = 0;
+    check_expected("lbpcascade", &n);
+    CHECK(n == 2);
 }
 
 TEST(detect_matches_opencv_tilted_and_tree_cascades) {

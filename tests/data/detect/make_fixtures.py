@@ -65,6 +65,9 @@ def main():
             lines.append(boxes_line(name, g, CASCADE, sf, mn))
     lines.append(boxes_line("samples/face.jpg", imgs["samples/face.jpg"], CASCADE, 1.1, 3, 60, 120))
     lines.append(boxes_line("samples/face.jpg", imgs["samples/face.jpg"], CASCADE, 1.1, 3, 100, 100))
+    lbp = os.path.join(ROOT, "models", "opencv", "lbpcascade_frontalface_improved.xml")
+    for name in ("samples/face.jpg", "tests/data/detect/grace_hopper.jpg"):
+        lines.append(boxes_line(name, imgs[name], lbp, 1.1, 3))
     extra = "/usr/share/opencv4/haarcascades"
     for casc in ("haarcascade_eye_tree_eyeglasses.xml", "haarcascade_smile.xml"):
         lines.append(boxes_line("samples/face.jpg", imgs["samples/face.jpg"], os.path.join(extra, casc), 1.1, 3))

@@ -35,7 +35,7 @@ static inline __m256i rsum(const blk *b, const int *o) {
 }
 
 static inline __m256 feature8(const haar_scale_ctx *s, const blk *b, int f, __m256 vnf) {
-    const int *o = s->fofs + 12 * f;
+    const int *o = s->fofs + HAAR_FOFS * f;
     const float *w = s->fw + 3 * f;
     __m256 r = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(w[0]), _mm256_cvtepi32_ps(rsum(b, o))),
                              _mm256_mul_ps(_mm256_set1_ps(w[1]), _mm256_cvtepi32_ps(rsum(b, o + 4))));
