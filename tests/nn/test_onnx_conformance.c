@@ -6,10 +6,14 @@
  *   - every case in tests/data/nn/onnx/conformance_pass.txt passes;
  *   - of the in-scope cases (tests/data/nn/onnx/in_scope.txt, made by tools/onnx_scope.py), at least
  *     the number recorded in tests/data/nn/onnx/in_scope_min_pass.txt pass.
- * Comparison: |got - want| <= 1e-7 + 1e-3 |want| (ONNX's backend defaults), same shapes and dtypes. */
+ * Comparison: |got - want| <= 1e-7 + 1e-3 |want| (ONNX's backend defaults), same shapes and dtypes.
+ * A case that runs longer than CASE_TIMEOUT_S seconds ends the test (a failure naming the case); a
+ * crash ends it too (tests run in a forked child). */
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../test.h"
 #include "nn/loaders/onnx_check.h"
@@ -36,6 +40,19 @@ static char *read_list(const char *path) {
 
 static int listed(const char *list, const char *key) { return strstr(list, key) != NULL; }
 
+#define CASE_TIMEOUT_S 30
+static char current_case[512];
+
+static void on_alarm(int sig) {
+    (void)sig;
+    static const char msg[] = "\n    FAIL: ONNX case timed out: ";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    w = write(2, current_case, strlen(current_case));
+    w = write(2, "\n", 1);
+    (void)w;
+    _exit(3);
+}
+
 TEST(backend_suite) {
     const char *r = root();
     static const char *groups[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
@@ -49,6 +66,7 @@ TEST(backend_suite) {
     char *minf = read_list("tests/data/nn/onnx/in_scope_min_pass.txt");
     CHECK(pass_list && scope && minf);
     int min_pass = atoi(minf + 1);
+    signal(SIGALRM, on_alarm);
     free(minf);
     int counts[4] = {0}, n_listed = 0, n_scope = 0, scope_pass = 0, silent = 0;
     for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
@@ -62,7 +80,10 @@ TEST(backend_suite) {
             snprintf(cdir, sizeof cdir, "%s/%s", dir, e->d_name);
             snprintf(key, sizeof key, "\n%s/%s\n", groups[g], e->d_name);
             nn_onnx_case_result res;
+            snprintf(current_case, sizeof current_case, "%s/%s", groups[g], e->d_name);
+            alarm(CASE_TIMEOUT_S);
             nn_onnx_check_case(cdir, 1e-3, 1e-7, &res);
+            alarm(0);
             counts[res.status]++;
             if (res.status != OXC_PASS && !res.detail[0]) silent++;
             if (res.status == OXC_FAIL || res.status == OXC_ERROR)
