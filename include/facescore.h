@@ -135,7 +135,8 @@ typedef struct fs_cascade fs_cascade;
 fs_status fs_cascade_load(const char *path, fs_cascade **out);
 fs_status fs_cascade_load_memory(const char *xml, size_t len, fs_cascade **out);
 void      fs_cascade_free(fs_cascade *c);
-/* Default search: $FACESCORE_CASCADE, models/, /usr/share/opencv4/haarcascades, ... */
+/* Default search: $FACESCORE_CASCADE, ./models/opencv/, <executable dir>/../models/opencv/,
+ * /usr/share/opencv4/haarcascades, ... (haarcascade_frontalface_default.xml). Not thread-safe. */
 const char *fs_cascade_default_path(void);
 
 typedef struct {

@@ -373,6 +373,20 @@ static int is_file(const char *p) {
     return p && *p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* <directory of the running executable>/../models/opencv/<name> (build/facescore -> repo models/) */
+static const char *exe_relative(const char *name) {
+    static char buf[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    if ((size_t)snprintf(buf, sizeof buf, "%s/../models/opencv/%s", exe, name) >= sizeof buf) return NULL;
+    return buf;
+}
+
 const char *fs_cascade_default_path(void) {
     static const char *const cands[] = {
         "models/opencv/haarcascade_frontalface_default.xml",
@@ -382,7 +396,10 @@ const char *fs_cascade_default_path(void) {
     };
     const char *env = getenv("FACESCORE_CASCADE");
     if (env && *env) return env;
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
+    if (is_file(cands[0])) return cands[0];
+    const char *rel = exe_relative("haarcascade_frontalface_default.xml");
+    if (is_file(rel)) return rel;
+    for (size_t i = 1; i < sizeof cands / sizeof cands[0]; i++)
         if (is_file(cands[i])) return cands[i];
     return cands[0];
 }
