@@ -267,6 +267,69 @@ static fs_status op_spatial_nd(ox_ctx *cx, nn_op_type op) {
     return FS_OK;
 }
 
+/* ConvTranspose with 3 spatial dims as NN_OP_CONV_TRANSPOSE_ND (weights [C][O/group][k...] as stored);
+ * pads from output_shape / auto_pad resolved here as for 1-D / 2-D (ONNX's rule), output_padding
+ * and larger output_shape as a negative end pad */
+static fs_status op_conv_transpose_nd(ox_ctx *cx) {
+    int x = ox_need_in(cx, 0), w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
+    if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    nn_tensor *xt = OX_T(cx, x);
+    int r = xt->ndim, S = r - 2;
+    nn_attr at;
+    memset(&at, 0, sizeof at);
+    fs_status st = read_nd(cx, S, &at, 1);
+    if (st) return st;
+    if (!ox_const_data(cx, w, "ConvTranspose weights")) return FS_ERR_UNSUPPORTED;
+    if (b >= 0 && !ox_const_data(cx, b, "ConvTranspose bias")) return FS_ERR_UNSUPPORTED;
+    nn_tensor *wt = OX_T(cx, w);
+    if (wt->ndim != r || wt->dtype != NN_F32) return OX_FAIL(cx, FS_ERR_FORMAT, "weights of rank %d", wt->ndim);
+    int64_t group = ox_attr_i(cx, "group", 1), opad[8] = {0}, oshape[8];
+    if (group < 1 || group > 65535) return OX_FAIL(cx, FS_ERR_FORMAT, "group %lld", (long long)group);
+    int n = ox_attr_ints(cx, "output_padding", opad, 8);
+    if (n < 0) return FS_ERR_UNSUPPORTED;
+    if (n && n != S) return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding has %d values", n);
+    int n_os = ox_attr_ints(cx, "output_shape", oshape, 8);
+    if (n_os < 0) return FS_ERR_UNSUPPORTED;
+    if (n_os && n_os != S) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output_shape has %d values for %d spatial dims", n_os, S);
+    if ((st = ox_check_attrs_used(cx))) return st;
+    for (int i = 0; i < S; i++) {
+        int64_t k = wt->dims[2 + i], s = at.steps[i], d = at.ends[i], in = xt->dims[2 + i];
+        if (at.starts[i] && at.starts[i] != k) return OX_FAIL(cx, FS_ERR_FORMAT, "kernel_shape does not match the weights");
+        at.starts[i] = k;
+        if (opad[i] < 0 || (opad[i] >= s && opad[i] >= d))
+            return OX_FAIL(cx, FS_ERR_FORMAT, "output_padding %lld must be smaller than the stride or dilation", (long long)opad[i]);
+        if (n_os || at.auto_pad == 1 || at.auto_pad == 2) {
+            if (in < 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output_shape / auto_pad SAME_* with a dynamic spatial input dim");
+            int64_t out = n_os ? oshape[i] : in * s, total = s * (in - 1) + opad[i] + (k - 1) * d + 1 - out;
+            if (out < 1 || total < -65535 || total > 2 * 65535)
+                return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output size %lld needs total padding %lld", (long long)out, (long long)total);
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+            at.pads[i] = at.auto_pad == 1 ? half : total - half;
+            at.pads[S + i] = total - at.pads[i];
+            if (at.pads[i] < 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "output size %lld needs negative padding at the start", (long long)out);
+        } else if (at.auto_pad == 3) {
+            at.pads[i] = at.pads[S + i] = 0;
+        }
+    }
+    if (!n_os && at.auto_pad != 1 && at.auto_pad != 2) /* explicit pads: output_padding extends the end */
+        for (int i = 0; i < S; i++) at.pads[S + i] -= opad[i];
+    int64_t yd[NN_MAX_DIMS];
+    for (int i = 0; i < r; i++) yd[i] = -1;
+    int y = ox_out_t(cx, 0, NN_F32, r, yd);
+    int in[3] = {x, w, b};
+    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_CONV_TRANSPOSE_ND, b >= 0 ? 3 : 2, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->n_axes = S;
+    memcpy(a->starts, at.starts, sizeof at.starts);
+    memcpy(a->steps, at.steps, sizeof at.steps);
+    memcpy(a->ends, at.ends, sizeof at.ends);
+    memcpy(a->pads, at.pads, sizeof at.pads);
+    a->auto_pad = 0;
+    a->groups = (int)group;
+    return FS_OK;
+}
+
 /* does the node carry a dilation other than 1? */
 static int has_dilation(ox_ctx *cx) {
     const ox_node *n = cx->nd;
@@ -341,6 +404,7 @@ static fs_status op_conv(ox_ctx *cx) {
 static fs_status op_conv_transpose(ox_ctx *cx) {
     int x = ox_need_in(cx, 0), w = ox_need_in(cx, 1), b = ox_in_t(cx, 2);
     if (x < 0 || w < 0 || b == -2) return FS_ERR_FORMAT;
+    if (OX_T(cx, x)->ndim == 5) return op_conv_transpose_nd(cx); /* 3-D: general-case kernel */
     int nk = spatial_rank(cx, x);
     if (!nk) return FS_ERR_UNSUPPORTED;
     if (!ox_const_data(cx, w, "ConvTranspose weights")) return FS_ERR_UNSUPPORTED;
@@ -523,6 +587,8 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
         exclude_outside = (int)eo;
         if (!strcmp(mode, "cubic")) { mode[0] = 'c'; mode[1] = 0; }
         if (!isfinite(cubic_a)) return OX_FAIL(cx, FS_ERR_FORMAT, "cubic_coeff_a %g", cubic_a);
+        if (cubic_a == 0.0f && mode[0] == 'c') /* the kernel reads 0 as "default -0.75" */
+            return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "cubic_coeff_a 0 is not supported");
         ox_attr_f(cx, "extrapolation_value", 0.0f); /* only used by tf_crop_and_resize, refused */
         if (!strcmp(ctm, "half_pixel")) coord = NN_COORD_HALF_PIXEL;
         else if (!strcmp(ctm, "asymmetric")) coord = NN_COORD_ASYMMETRIC;
