@@ -34,11 +34,15 @@ static float *ks_abs(const float *v, size_t n) {
     return a;
 }
 
+static int ks_nan_in; /* conv_case: plant NaN inputs (a NaN must come out as NaN, as in the reference) */
+
 /* Runs one conv through sel (1 and 2 threads) and compares with the reference. 0 = fail. */
 static int conv_case(const char *isa, conv_sel_fn sel, nn_conv_params p, const char *want_prefix) {
     size_t nin = (size_t)p.n * p.ih * p.iw * p.ic, nout = (size_t)p.n * p.oh * p.ow * p.oc;
     size_t nw = (size_t)p.oc * p.kh * p.kw * (p.ic / p.groups);
     float *in = ks_buf(nin), *w = ks_buf(nw), *b = ks_buf((size_t)p.oc);
+    if (ks_nan_in)
+        for (size_t i = 0; i < nin; i += 97) in[i] = NAN;
     float *ain = ks_abs(in, nin), *aw = ks_abs(w, nw), *ab = ks_abs(b, (size_t)p.oc);
     float *ref = malloc(nout * 4), *mag = malloc(nout * 4), *o1 = malloc(nout * 4), *o2 = malloc(nout * 4);
     nn_conv_params pm = p;
@@ -65,6 +69,7 @@ static int conv_case(const char *isa, conv_sel_fn sel, nn_conv_params p, const c
         fs_pool_free(pool);
         for (size_t i = 0; ok && i < nout; i++) {
             double tol = 1e-5 * mag[i] + 1e-6;
+            if (isnan(ref[i]) && isnan(o1[i]) && isnan(o2[i])) continue;
             if (!(fabs((double)o1[i] - ref[i]) <= tol) || memcmp(&o1[i], &o2[i], 4)) {
                 fs_test_fail(__FILE__, __LINE__,
                              "%s %s: out[%zu] = %.8g (2 threads %.8g), ref %.8g; n%d %dx%dx%d -> %dx%dx%d "
@@ -108,6 +113,12 @@ static void conv_suite(const char *isa, conv_sel_fn sel, const char *suffix) {
     if (!conv_case(isa, sel, make_params(1, 21, 23, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, 1, 2), igemm)) return;
     if (!conv_case(isa, sel, make_params(1, 20, 20, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 2), dw)) return;
     if (!conv_case(isa, sel, make_params(1, 20, 18, 144, 144, 3, 3, 2, 1, 0, 0, 1, 1, 144, 2), dw)) return;
+    /* NaN inputs propagate through the fused clamp (ReLU6), as in the reference */
+    ks_nan_in = 1;
+    int nan_ok = conv_case(isa, sel, make_params(1, 9, 11, 24, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2), gemm) &&
+                 conv_case(isa, sel, make_params(1, 9, 11, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24, 2), dw);
+    ks_nan_in = 0;
+    if (!nan_ok) return;
     /* random dense */
     for (int t = 0; t < 40; t++) {
         int k = ks_int(1, 3), s = ks_int(1, 2), d = t % 5 == 4 ? 2 : 1;
