@@ -111,3 +111,19 @@ TEST(backend_suite) {
     CHECK_MSG(n_scope > 400 && scope_pass >= min_pass, "in scope: %d of %d pass, recorded minimum %d", scope_pass, n_scope,
               min_pass);
 }
+
+/* The general-case N-D kernels (nn/ops/spatial_nd.c) on attribute combinations the official suite
+ * lacks (groups, per-axis dilation/stride, asymmetric pads, ceil_mode, count_include_pad, SAME_*,
+ * output_padding, output_shape), against numpy loops: tests/data/nn/onnx/make_nd_cases.py. */
+TEST(nd_kernel_cases) {
+    static const char *cases[] = {"avgpool3d_ceil", "avgpool3d_count_include_pad", "conv3d_groups_dil_stride_pads",
+                                  "conv3d_same_lower", "convtranspose3d_groups_opad", "convtranspose3d_output_shape",
+                                  "maxpool1d_dil", "maxpool2d_dil_pads_ceil", "maxpool3d_same_upper"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "tests/data/nn/onnx/nd_cases/%s", cases[i]);
+        nn_onnx_case_result r;
+        nn_onnx_check_case(dir, 1e-4, 1e-5, &r);
+        CHECK_MSG(r.status == OXC_PASS, "%s: %s %s", cases[i], nn_onnx_status_name(r.status), r.detail);
+    }
+}
