@@ -254,6 +254,7 @@ static int make_levels(const fs_cascade *c, int W, int H, const fs_haar_params *
 typedef struct {
     uint8_t *img;        /* level image */
     int32_t *ibuf;       /* sum | sqsum | tilted, padded */
+    int32_t *dbuf;       /* sum | sqsum with even/odd columns split (lane scans, ystep 2), padded */
     uint32_t *tscratch;
     int *fofs;
     int *xs, *ys, n, cap;  /* candidates (image pixels: x, y; size from the level) */
@@ -269,6 +270,7 @@ typedef struct {
     haar_worker *wk;
     float *fw;
     haar_rows_fn rows;
+    int deint_ok;        /* rows understands the even/odd column layout */
 } haar_job;
 
 static void level_task(void *vctx, int li, int thread) {
@@ -285,6 +287,19 @@ static void level_task(void *vctx, int li, int thread) {
     haar_integral(w->img, l->w, l->h, l->w, step, sum, sum + plane, c->has_tilted ? sum + 2 * plane : NULL,
                   w->tscratch);
     int tofs = 2 * plane;
+    /* ystep-2 levels for the lane scans: columns reordered even-then-odd within each row, so the
+     * corners of 8 windows two pixels apart are 8 consecutive ints */
+    int deint = job->deint_ok && l->ystep == 2, ne = (step + 1) / 2;
+    if (deint) {
+        for (int p = 0; p < 2; p++)
+            for (int y = 0; y < rows; y++) {
+                const int32_t *src = sum + (size_t)p * plane + (size_t)y * step;
+                int32_t *dst = w->dbuf + (size_t)p * plane + (size_t)y * step;
+                for (int x = 0; x < step; x++) dst[(x & 1 ? ne : 0) + (x >> 1)] = src[x];
+            }
+        sum = w->dbuf;
+    }
+#define COFF(x, y) (deint ? ((x) & 1 ? ne : 0) + ((x) >> 1) + step * (y) : (x) + step * (y))
     for (int f = 0; f < c->nfeatures && c->lbp; f++) { /* 4x4 grid of cell corners, row-major */
         const haar_irect *r = &c->features[f].r[0];
         int *o = w->fofs + HAAR_FOFS * f;
@@ -303,10 +318,10 @@ static void level_task(void *vctx, int li, int thread) {
                 o[2] = tofs + r->x + r->w + step * (r->y + r->w);
                 o[3] = tofs + r->x + r->w - r->h + step * (r->y + r->w + r->h);
             } else {
-                o[0] = r->x + step * r->y;
-                o[1] = r->x + r->w + step * r->y;
-                o[2] = r->x + step * (r->y + r->h);
-                o[3] = r->x + r->w + step * (r->y + r->h);
+                o[0] = COFF(r->x, r->y);
+                o[1] = COFF(r->x + r->w, r->y);
+                o[2] = COFF(r->x, r->y + r->h);
+                o[3] = COFF(r->x + r->w, r->y + r->h);
             }
         }
     }
@@ -319,10 +334,12 @@ static void level_task(void *vctx, int li, int thread) {
     s.fofs = w->fofs;
     s.fw = job->fw;
     int nx = 1, ny = 1, nw = c->win_w - 2, nh = c->win_h - 2;
-    s.nofs[0] = nx + step * ny;
-    s.nofs[1] = nx + nw + step * ny;
-    s.nofs[2] = nx + step * (ny + nh);
-    s.nofs[3] = nx + nw + step * (ny + nh);
+    s.nofs[0] = COFF(nx, ny);
+    s.nofs[1] = COFF(nx + nw, ny);
+    s.nofs[2] = COFF(nx, ny + nh);
+    s.nofs[3] = COFF(nx + nw, ny + nh);
+#undef COFF
+    s.deint = deint;
     s.area = (double)nw * nh;
     s.ystep = l->ystep;
     s.wx_end = l->wx_end;
@@ -364,7 +381,7 @@ void fs_haar_params_default(fs_haar_params *p) {
 static void free_workers(haar_worker *wk, int n) {
     if (!wk) return;
     for (int i = 0; i < n; i++) {
-        free(wk[i].img); free(wk[i].ibuf); free(wk[i].tscratch); free(wk[i].fofs);
+        free(wk[i].img); free(wk[i].ibuf); free(wk[i].dbuf); free(wk[i].tscratch); free(wk[i].fofs);
         free(wk[i].xs); free(wk[i].ys); free(wk[i].ws); free(wk[i].hs);
     }
     free(wk);
@@ -420,8 +437,15 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
             goto done;
         }
         memset(wk[t].ibuf + plane * (c->has_tilted ? 3 : 2), 0, 256 * sizeof(int32_t));
+        wk[t].dbuf = malloc(sizeof(int32_t) * (plane * 2 + 256));
+        if (!wk[t].dbuf) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }
+        memset(wk[t].dbuf + plane * 2, 0, 256 * sizeof(int32_t));
     }
-    haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL)};
+    haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL), 0};
+    job.deint_ok = job.rows == haar_rows_lanes;
+#if defined(__x86_64__)
+    job.deint_ok |= job.rows == haar_rows_avx2;
+#endif
     int cached;
     fs_pool *pool = pool_get(nthreads, &cached);
     fs_pool_run(pool, nl, level_task, &job);

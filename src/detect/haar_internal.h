@@ -90,6 +90,9 @@ typedef struct {
     int nofs[4];          /* normrect corners */
     double area;          /* normrect area */
     int ystep, wx_end, wy_end; /* window grid: x < wx_end, y < wy_end, step ystep */
+    int deint;            /* ystep 2 only: each integral row holds its even columns, then its odd
+                           * ones (ceil(step/2) even), and fofs/nofs address that layout, so window
+                           * k of a row (x = 2k) starts at row + k. Lane scans only. */
 } haar_scale_ctx;
 
 /* Evaluates the windows of rows [y0, y1) (multiples of ystep) with OpenCV's scan order and skip

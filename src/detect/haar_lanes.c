@@ -69,8 +69,9 @@ INLINE unsigned norm8(const haar_scale_ctx *s, const int32_t *pb, int st, float 
     return ok;
 }
 
-/* st is a compile-time constant in each instance (1 or 2), so the lane loops have fixed strides */
-INLINE int rows_st(const haar_scale_ctx *s, int st, int y0, int y1, int **xs, int **ys, int *n, int *cap) {
+/* ld (load stride) and st (window step) are compile-time constants in each instance, so the lane
+ * loops have fixed strides; ld is 1 for ystep 2 with the split even/odd layout */
+INLINE int rows_st(const haar_scale_ctx *s, int ld, int st, int y0, int y1, int **xs, int **ys, int *n, int *cap) {
     const struct fs_cascade *c = s->c;
     int nwin = (s->wx_end + st - 1) / st;
     float vnf[L];
@@ -79,10 +80,10 @@ INLINE int rows_st(const haar_scale_ctx *s, int st, int y0, int y1, int **xs, in
         int skip = 0;
         for (int k0 = 0; k0 < nwin; k0 += L) {
             int nl = nwin - k0 < L ? nwin - k0 : L;
-            const int32_t *pb = row + (size_t)k0 * st;
+            const int32_t *pb = row + (size_t)k0 * ld;
             unsigned inr = nl == L ? 0xFFu : ((1u << nl) - 1);
-            unsigned valid = norm8(s, pb, st, vnf) & inr;
-            unsigned fail0 = valid ? (stage8(s, pb, st, 0, vnf) & valid) : 0;
+            unsigned valid = norm8(s, pb, ld, vnf) & inr;
+            unsigned fail0 = valid ? (stage8(s, pb, ld, 0, vnf) & valid) : 0;
             unsigned visited = 0;
             for (int k = 0; k < nl; k++) {
                 if (skip) { skip = 0; continue; }
@@ -90,7 +91,7 @@ INLINE int rows_st(const haar_scale_ctx *s, int st, int y0, int y1, int **xs, in
                 if (fail0 >> k & 1) skip = 1;
             }
             unsigned alive = visited & valid & ~fail0;
-            for (int si = 1; alive && si < c->nstages; si++) alive &= ~stage8(s, pb, st, si, vnf);
+            for (int si = 1; alive && si < c->nstages; si++) alive &= ~stage8(s, pb, ld, si, vnf);
             for (int k = 0; k < nl; k++)
                 if ((alive >> k & 1) && haar_push((k0 + k) * st, y, xs, ys, n, cap)) return -1;
         }
@@ -99,5 +100,6 @@ INLINE int rows_st(const haar_scale_ctx *s, int st, int y0, int y1, int **xs, in
 }
 
 int haar_rows_lanes(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, int *n, int *cap) {
-    return s->ystep == 1 ? rows_st(s, 1, y0, y1, xs, ys, n, cap) : rows_st(s, 2, y0, y1, xs, ys, n, cap);
+    if (s->ystep == 1) return rows_st(s, 1, 1, y0, y1, xs, ys, n, cap);
+    return s->deint ? rows_st(s, 1, 2, y0, y1, xs, ys, n, cap) : rows_st(s, 2, 2, y0, y1, xs, ys, n, cap);
 }

@@ -95,14 +95,14 @@ int haar_rows_avx2(const haar_scale_ctx *s, int y0, int y1, int **xs, int **ys, 
     const int st = s->ystep;
     int nwin = (s->wx_end + st - 1) / st;
     blk b;
-    b.st = st;
+    b.st = s->deint ? 1 : st; /* load stride: the split layout makes ystep-2 windows contiguous */
     b.even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     for (int y = y0; y < y1; y += st) {
         const int32_t *row = s->sum + (size_t)y * s->step;
         int skip = 0;
         for (int k0 = 0; k0 < nwin; k0 += LANES) {
             int nl = nwin - k0 < LANES ? nwin - k0 : LANES;
-            b.pb = row + (size_t)k0 * st;
+            b.pb = row + (size_t)k0 * b.st;
             __m256 vnf;
             unsigned inr = nl == LANES ? 0xFFu : ((1u << nl) - 1);
             unsigned valid = norm8(s, &b, &vnf) & inr;
