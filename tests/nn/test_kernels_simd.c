@@ -186,7 +186,55 @@ static void fc_suite(const char *isa, fc_sel_fn sel) {
     }
 }
 
+typedef void (*pool_fn)(const nn_pool_params *, const float *, float *, int, fs_pool *);
+
+/* Pooling fast paths equal the reference bit for bit (NaN inputs included), 1 and 2 threads. */
+static void pool_suite(const char *isa, pool_fn fn) {
+    fs_pool *pool = fs_pool_create(2);
+    for (int t = 0; t < 60; t++) {
+        nn_pool_params p;
+        memset(&p, 0, sizeof p);
+        p.n = ks_int(1, 2), p.c = t == 0 ? 1280 : ks_int(1, 70);
+        p.kh = ks_int(1, 3), p.kw = ks_int(1, 3), p.sh = ks_int(1, 2), p.sw = ks_int(1, 3);
+        p.ih = ks_int(1, 40), p.iw = ks_int(1, 40);
+        p.pad_t = ks_int(0, p.kh - 1), p.pad_l = ks_int(0, p.kw - 1), p.count_include_pad = t % 3 == 0;
+        if (t == 0) p.ih = p.iw = p.kh = p.kw = 7, p.sh = p.sw = 1, p.pad_t = p.pad_l = 0, p.n = 1;
+        p.oh = (p.ih + p.pad_t + ks_int(0, p.kh - 1) - p.kh) / p.sh + 1;
+        p.ow = (p.iw + p.pad_l + ks_int(0, p.kw - 1) - p.kw) / p.sw + 1;
+        if (p.oh < 1 || p.ow < 1) continue;
+        size_t nin = (size_t)p.n * p.ih * p.iw * p.c, nout = (size_t)p.n * p.oh * p.ow * p.c;
+        float *in = ks_buf(nin), *ref = malloc(nout * 4), *o1 = malloc(nout * 4), *o2 = malloc(nout * 4);
+        for (size_t i = 0; i < nin; i += 53) in[i] = NAN;
+        for (int is_max = 0; is_max < 2; is_max++) {
+            if (is_max) nn_maxpool_ref(&p, in, ref);
+            else nn_avgpool_ref(&p, in, ref);
+            fn(&p, in, o1, is_max, NULL);
+            fn(&p, in, o2, is_max, pool);
+            for (size_t i = 0; i < nout; i++)
+                if ((memcmp(&o1[i], &ref[i], 4) && !(isnan(o1[i]) && isnan(ref[i]))) || memcmp(&o1[i], &o2[i], 4)) {
+                    fs_test_fail(__FILE__, __LINE__, "%s %s pool case %d: out[%zu] = %.9g (2 threads %.9g), ref %.9g",
+                                 isa, is_max ? "max" : "avg", t, i, o1[i], o2[i], ref[i]);
+                    t = 1000, is_max = 2;
+                    break;
+                }
+        }
+        free(in); free(ref); free(o1); free(o2);
+    }
+    fs_pool_free(pool);
+}
+
+TEST(generic_pool_vs_ref) { pool_suite("generic", nn_pool2d_generic); }
+TEST(dispatch_pool_vs_ref) { pool_suite("dispatch", nn_pool2d); }
+
 #if defined(__x86_64__)
+TEST(avx512_pool_vs_ref) {
+    if (!(fs_cpu_features() & FS_CPU_AVX512)) SKIP("no AVX-512 (or FS_CPU caps it)");
+    pool_suite("avx512", nn_pool2d_avx512);
+}
+TEST(avx2_pool_vs_ref) {
+    if (!(fs_cpu_features() & FS_CPU_AVX2)) SKIP("no AVX2+FMA (or FS_CPU caps it)");
+    pool_suite("avx2", nn_pool2d_avx2);
+}
 TEST(avx512_conv_vs_ref) {
     if (!(fs_cpu_features() & FS_CPU_AVX512)) SKIP("no AVX-512 (or FS_CPU caps it)");
     conv_suite("avx512", nn_conv_select_avx512, "avx512");
@@ -217,6 +265,10 @@ TEST(neon_conv_vs_ref) {
 TEST(neon_fc_vs_ref) {
     if (!(fs_cpu_features() & FS_CPU_NEON)) SKIP("FS_CPU=portable caps NEON");
     fc_suite("neon", nn_fc_select_neon);
+}
+TEST(neon_pool_vs_ref) {
+    if (!(fs_cpu_features() & FS_CPU_NEON)) SKIP("FS_CPU=portable caps NEON");
+    pool_suite("neon", nn_pool2d_neon);
 }
 #endif
 

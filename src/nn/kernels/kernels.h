@@ -68,6 +68,11 @@ void nn_fc_ref(const nn_fc_params *p, const float *in, const float *w, const flo
 void nn_maxpool_ref(const nn_pool_params *p, const float *in, float *out);
 void nn_avgpool_ref(const nn_pool_params *p, const float *in, float *out);
 
+/* Max / average pooling with the best ISA path, rows split over pool (NULL = caller only); results
+ * identical to nn_maxpool_ref / nn_avgpool_ref bit for bit. */
+void nn_pool2d(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool);
+const char *nn_pool2d_name(int is_max); /* "maxpool_avx512", "avgpool_generic", ... */
+
 /* Element-wise binary op over a contiguous run, the inner loop of the broadcasting binary ops:
  *   y[i] = op(a[i * sa], b[i * sb]) for i < n, sa and sb each 0 (one value broadcast) or 1;
  *   then, if clamp, y[i] = min(hi, max(lo, y[i])) in the form `v = lo > v ? lo : v; hi < v ? hi : v`.

@@ -82,6 +82,12 @@ void nn_eltwise_f32_avx512(nn_ew_op op, const float *a, int sa, const float *b, 
 void nn_eltwise_f32_neon(nn_ew_op op, const float *a, int sa, const float *b, int sb, float *y, size_t n,
                          int clamp, float lo, float hi);
 
+/* Pooling fast paths (same contract as nn_pool2d). */
+void nn_pool2d_avx2(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool);
+void nn_pool2d_avx512(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool);
+void nn_pool2d_neon(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool);
+void nn_pool2d_generic(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool);
+
 /* The reference-backed implementations (always available). */
 int nn_conv_select_ref(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k);
 int nn_fc_select_ref(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k);

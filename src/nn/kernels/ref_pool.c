@@ -5,7 +5,9 @@
  * Loops run channels innermost (contiguous in NHWC) so compilers vectorise them; the window's
  * valid range is clipped once per output pixel instead of testing every tap. */
 #include <float.h>
+#include <string.h>
 
+#include "core/cpu.h"
 #include "nn/kernels/kernels.h"
 #include "nn/kernels/kernels_internal.h"
 
@@ -47,4 +49,24 @@ void nn_maxpool_ref(const nn_pool_params *p, const float *in, float *out) {
 
 void nn_avgpool_ref(const nn_pool_params *p, const float *in, float *out) {
     nn_pool_ref_rows(p, in, out, 0, 0, p->n * p->oh);
+}
+
+void nn_pool2d(const nn_pool_params *p, const float *in, float *out, int is_max, struct fs_pool *pool) {
+    int f = fs_cpu_features();
+    (void)f;
+#if defined(__x86_64__)
+    if (f & FS_CPU_AVX512) { nn_pool2d_avx512(p, in, out, is_max, pool); return; }
+    if (f & FS_CPU_AVX2) { nn_pool2d_avx2(p, in, out, is_max, pool); return; }
+#elif defined(__aarch64__)
+    if (f & FS_CPU_NEON) { nn_pool2d_neon(p, in, out, is_max, pool); return; }
+#endif
+    nn_pool2d_generic(p, in, out, is_max, pool);
+}
+
+const char *nn_pool2d_name(int is_max) {
+    const char *lvl = fs_cpu_level_name(); /* "avx512", "avx2", "neon" or "portable" (generic path) */
+    if (!strcmp(lvl, "avx512")) return is_max ? "maxpool_avx512" : "avgpool_avx512";
+    if (!strcmp(lvl, "avx2")) return is_max ? "maxpool_avx2" : "avgpool_avx2";
+    if (!strcmp(lvl, "neon")) return is_max ? "maxpool_neon" : "avgpool_neon";
+    return is_max ? "maxpool_generic" : "avgpool_generic";
 }

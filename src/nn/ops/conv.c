@@ -275,8 +275,7 @@ static void pool_run(nn_graph *g, nn_node *n) {
     const float *x = nn_in(g, n, 0)->data;
     int is_max = n->type == NN_OP_MAX_POOL2D;
     if (s->generic) pool_generic(s, is_max, x, y);
-    else if (is_max) nn_maxpool_ref(&s->p, x, y);
-    else nn_avgpool_ref(&s->p, x, y);
+    else nn_pool2d(&s->p, x, y, is_max, nn_graph_pool(g)); /* SIMD, = nn_*pool_ref bit for bit */
     if (s->clamp) {
         size_t cnt = (size_t)s->p.n * s->p.oh * s->p.ow * s->p.c;
         const float lo = s->lo, hi = s->hi;
@@ -306,7 +305,7 @@ static fs_status pool_prepare(nn_graph *g, nn_node *n) {
     s->clamp = !(isinf(a->act_min) && a->act_min < 0 && isinf(a->act_max) && a->act_max > 0);
     n->run = pool_run;
     n->kname = s->generic ? (n->type == NN_OP_MAX_POOL2D ? "maxpool_generic_ref" : "avgpool_generic_ref")
-                          : (n->type == NN_OP_MAX_POOL2D ? "maxpool_ref" : "avgpool_ref");
+                          : nn_pool2d_name(n->type == NN_OP_MAX_POOL2D);
     return FS_OK;
 }
 

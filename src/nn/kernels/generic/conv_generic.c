@@ -59,3 +59,4 @@ static inline kx_g4 kx_g_sel(kx_gi4 m, kx_g4 x, kx_g4 y) {
 #define VSEL_LT(a, b, x, y) kx_g_sel((a) < (b), x, y)
 #define VSEL_NAN(a, x, y) kx_g_sel((a) != (a), x, y)
 #include "nn/kernels/eltwise_simd.inc"
+#include "nn/kernels/pool_simd.inc"

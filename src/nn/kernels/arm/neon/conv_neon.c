@@ -43,3 +43,4 @@ static inline void kx_neon_store_n(float *p, float32x4_t v, int n) {
 #define VSEL_LT(a, b, x, y) vbslq_f32(vcltq_f32(a, b), x, y)
 #define VSEL_NAN(a, x, y) vbslq_f32(vmvnq_u32(vceqq_f32(a, a)), x, y)
 #include "nn/kernels/eltwise_simd.inc"
+#include "nn/kernels/pool_simd.inc"

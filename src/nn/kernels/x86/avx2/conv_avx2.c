@@ -34,3 +34,4 @@ static inline __m256i kx_avx2_mask(int n) {
 #define VSEL_LT(a, b, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ))
 #define VSEL_NAN(a, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, a, _CMP_UNORD_Q))
 #include "nn/kernels/eltwise_simd.inc"
+#include "nn/kernels/pool_simd.inc"

@@ -31,3 +31,4 @@
 #define VSEL_LT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x)
 #define VSEL_NAN(a, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), y, x)
 #include "nn/kernels/eltwise_simd.inc"
+#include "nn/kernels/pool_simd.inc"
