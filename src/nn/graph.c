@@ -239,7 +239,7 @@ const char *nn_op_name(nn_op_type t) {
         [NN_OP_CONSTANT_OF_SHAPE] = "ConstantOfShape", [NN_OP_INSTANCE_NORM] = "InstanceNorm",
         [NN_OP_LRN] = "LRN",
         [NN_OP_CONV_ND] = "ConvND", [NN_OP_MAX_POOL_ND] = "MaxPoolND", [NN_OP_AVG_POOL_ND] = "AvgPoolND",
-        [NN_OP_CONV_TRANSPOSE_ND] = "ConvTransposeND",
+        [NN_OP_CONV_TRANSPOSE_ND] = "ConvTransposeND", [NN_OP_RESIZE_CROP] = "ResizeCrop",
     };
     if ((int)t < 0 || t >= NN_OP__COUNT || !names[t]) return "?";
     return names[t];

@@ -107,6 +107,7 @@ typedef enum {
     NN_OP_CONV_ND, NN_OP_MAX_POOL_ND, NN_OP_AVG_POOL_ND, /* channel-first 1-3-D general case,
                               see nn/ops/spatial_nd.c (ONNX 3-D conv/pool, dilated max pooling) */
     NN_OP_CONV_TRANSPOSE_ND, /* channel-first 1-3-D transposed conv, nn/ops/spatial_nd.c */
+    NN_OP_RESIZE_CROP,     /* ONNX Resize tf_crop_and_resize, any rank: nn/ops/resize_crop.c */
     NN_OP__COUNT
 } nn_op_type;
 

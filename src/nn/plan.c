@@ -27,6 +27,7 @@ const nn_op_def *nn_op_def_get(nn_op_type t) {
     if ((d = nn_ops_resize(t))) return d;
     if ((d = nn_ops_norm(t))) return d;
     if ((d = nn_ops_spatial_nd(t))) return d;
+    if ((d = nn_ops_resize_crop(t))) return d;
     return NULL;
 }
 

@@ -158,7 +158,7 @@ TEST(typed_and_converted_initializers) {
 TEST(refusals) {
     CHECK_REFUSED("unknown_op.onnx", FS_ERR_UNSUPPORTED, "unsupported op 'Foo'");
     CHECK_REFUSED("conv_bad_attr.onnx", FS_ERR_UNSUPPORTED, "(Conv): attribute 'frobnicate' is not supported");
-    CHECK_REFUSED("resize_crop.onnx", FS_ERR_UNSUPPORTED, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+    CHECK_REFUSED("resize_crop.onnx", FS_ERR_UNSUPPORTED, "tf_crop_and_resize with scales");
     CHECK_REFUSED("raw_mismatch.onnx", FS_ERR_FORMAT, "raw_data has 212 bytes");
     CHECK_REFUSED("absurd_dims.onnx", FS_ERR_LIMIT, "overflow");
     CHECK_REFUSED("dims_past_data.onnx", FS_ERR_FORMAT, "exceed");

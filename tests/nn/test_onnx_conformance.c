@@ -114,11 +114,13 @@ TEST(backend_suite) {
 
 /* The general-case N-D kernels (nn/ops/spatial_nd.c) on attribute combinations the official suite
  * lacks (groups, per-axis dilation/stride, asymmetric pads, ceil_mode, count_include_pad, SAME_*,
- * output_padding, output_shape), against numpy loops: tests/data/nn/onnx/make_nd_cases.py. */
+ * output_padding, output_shape), and Resize tf_crop_and_resize (nn/ops/resize_crop.c: roi partly
+ * outside the input, extrapolation), against numpy: tests/data/nn/onnx/make_nd_cases.py. */
 TEST(nd_kernel_cases) {
     static const char *cases[] = {"avgpool3d_ceil", "avgpool3d_count_include_pad", "conv3d_groups_dil_stride_pads",
                                   "conv3d_same_lower", "convtranspose3d_groups_opad", "convtranspose3d_output_shape",
-                                  "maxpool1d_dil", "maxpool2d_dil_pads_ceil", "maxpool3d_same_upper"};
+                                  "maxpool1d_dil", "maxpool2d_dil_pads_ceil", "maxpool3d_same_upper",
+                                  "resize_crop_linear_4d", "resize_crop_nearest_floor_3d"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char dir[256];
         snprintf(dir, sizeof dir, "tests/data/nn/onnx/nd_cases/%s", cases[i]);

@@ -556,6 +556,32 @@ static fs_status op_global_pool(ox_ctx *cx, nn_op_type op) {
 }
 
 /* Resize (opset >= 11: X, roi, scales, sizes; opset 10: X, scales) and Upsample */
+/* Resize with tf_crop_and_resize: NN_OP_RESIZE_CROP on the file's layout (any rank), output sizes given */
+static fs_status resize_crop(ox_ctx *cx, int x, int nsz, const int64_t *sizes, nn_resize_mode mode, int nearest,
+                             float cubic_a, int exclude_outside, float extrap) {
+    int r = OX_T(cx, x)->ndim, troi = ox_in_t(cx, 1), tsz = ox_in_t(cx, 3);
+    if (!nsz || tsz < 0) return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "tf_crop_and_resize with scales (output sizes are supported)");
+    if (nsz != r) return OX_FAIL(cx, FS_ERR_FORMAT, "sizes has %d values for rank %d", nsz, r);
+    float roi[2 * NN_MAX_DIMS];
+    if (troi < 0) return OX_FAIL(cx, FS_ERR_FORMAT, "tf_crop_and_resize without roi");
+    int nroi = ox_const_floats(cx, troi, "roi", roi, 2 * NN_MAX_DIMS);
+    if (nroi < 0) return FS_ERR_UNSUPPORTED;
+    if (nroi != 2 * r) return OX_FAIL(cx, FS_ERR_FORMAT, "roi has %d values for rank %d", nroi, r);
+    for (int i = 0; i < r; i++)
+        if (sizes[i] < 0) return OX_FAIL(cx, FS_ERR_FORMAT, "output size %lld", (long long)sizes[i]);
+    int y = ox_out_t(cx, 0, NN_F32, r, sizes);
+    int in[3] = {x, troi, tsz};
+    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_RESIZE_CROP, 3, in, 1, &y);
+    if (ni < 0) return FS_ERR_NOMEM;
+    nn_attr *a = &cx->g->nodes[ni].attr;
+    a->resize_mode = mode;
+    a->nearest_mode = nearest;
+    a->cubic_a = cubic_a;
+    a->exclude_outside = exclude_outside;
+    a->pad_value = extrap;
+    return FS_OK;
+}
+
 static fs_status op_resize(ox_ctx *cx, int upsample) {
     int x = ox_need_in(cx, 0);
     if (x < 0) return FS_ERR_FORMAT;
@@ -564,8 +590,8 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
     int coord, nearest = NN_NEAREST_FLOOR;
     float sc[4] = {0};
     int64_t sizes[4];
-    int nsc = 0, nsz = 0, exclude_outside = 0;
-    float cubic_a = -0.75f;
+    int nsc = 0, nsz = 0, exclude_outside = 0, crop = 0;
+    float cubic_a = -0.75f, extrap = 0.0f;
     if (upsample || cx->opset < 11) {
         coord = NN_COORD_ASYMMETRIC;
         if (upsample && cx->opset < 9) {
@@ -589,12 +615,13 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
         if (!isfinite(cubic_a)) return OX_FAIL(cx, FS_ERR_FORMAT, "cubic_coeff_a %g", cubic_a);
         if (cubic_a == 0.0f && mode[0] == 'c') /* the kernel reads 0 as "default -0.75" */
             return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "cubic_coeff_a 0 is not supported");
-        ox_attr_f(cx, "extrapolation_value", 0.0f); /* only used by tf_crop_and_resize, refused */
+        extrap = ox_attr_f(cx, "extrapolation_value", 0.0f); /* tf_crop_and_resize only */
         if (!strcmp(ctm, "half_pixel")) coord = NN_COORD_HALF_PIXEL;
         else if (!strcmp(ctm, "asymmetric")) coord = NN_COORD_ASYMMETRIC;
         else if (!strcmp(ctm, "pytorch_half_pixel")) coord = NN_COORD_PYTORCH_HALF_PIXEL;
         else if (!strcmp(ctm, "align_corners")) coord = NN_COORD_ALIGN_CORNERS;
         else if (!strcmp(ctm, "tf_half_pixel_for_nn")) coord = NN_COORD_TF_HALF_PIXEL_FOR_NN;
+        else if (!strcmp(ctm, "tf_crop_and_resize")) { coord = NN_COORD_HALF_PIXEL; crop = 1; }
         else return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "coordinate_transformation_mode '%s' is not supported", ctm);
         if (!strcmp(nm, "round_prefer_floor")) nearest = NN_NEAREST_ROUND_PREFER_FLOOR;
         else if (!strcmp(nm, "round_prefer_ceil")) nearest = NN_NEAREST_ROUND_PREFER_CEIL;
@@ -617,6 +644,8 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
     int linear = mode[0] == 'l', cubic = mode[0] == 'c';
     fs_status st = ox_check_attrs_used(cx);
     if (st) return st;
+    if (crop) return resize_crop(cx, x, nsz, sizes, cubic ? NN_RESIZE_CUBIC : linear ? NN_RESIZE_LINEAR : NN_RESIZE_NEAREST,
+                                 nearest, cubic_a, exclude_outside, extrap);
     nn_tensor *xt = OX_T(cx, x);
     int r = xt->ndim;
     if (r != 4 || (nsc && nsc != 4) || (nsz && nsz != 4))

@@ -39,6 +39,7 @@ const nn_op_def *nn_ops_shape(nn_op_type t);   /* ops/shape.c: reshape ... cast 
 const nn_op_def *nn_ops_resize(nn_op_type t);  /* ops/resize.c */
 const nn_op_def *nn_ops_norm(nn_op_type t);    /* ops/norm.c: instance norm, LRN */
 const nn_op_def *nn_ops_spatial_nd(nn_op_type t); /* ops/spatial_nd.c: N-D conv/pool, channel-first */
+const nn_op_def *nn_ops_resize_crop(nn_op_type t); /* ops/resize_crop.c: Resize tf_crop_and_resize */
 const nn_op_def *nn_op_def_get(nn_op_type t);  /* plan.c: all of the above */
 
 /* The graph's thread pool (exec.c). */

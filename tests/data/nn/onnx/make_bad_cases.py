@@ -53,7 +53,7 @@ XC = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])
 WC = helper.make_tensor_value_info("w", TensorProto.FLOAT, [2, 1, 1, 1])
 save("conv_w_input", [helper.make_node("Conv", ["x", "w"], ["y"])], [], [XC, WC], [Y])
 
-# Resize with coordinate_transformation_mode tf_crop_and_resize (refused by name)
+# Resize tf_crop_and_resize given scales instead of sizes (refused by name)
 XR = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])
 save("resize_crop", [helper.make_node("Resize", ["x", "roi", "sc"], ["y"], mode="linear",
                                       coordinate_transformation_mode="tf_crop_and_resize")],

@@ -165,3 +165,44 @@ for i in range(3):
         opd[i], pd[3 + i] = -pd[3 + i], 0
 save_case("convtranspose3d_output_shape", helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=st, output_shape=osh),
           [("w", w)], x, convt_ref(x, w, None, st, [1, 1, 1], pd, opd, 1))
+
+
+def crop_ref(x, roi, sizes, mode, extrap):
+    """Resize tf_crop_and_resize, separable: per dim a [out, in] weight matrix; outputs whose
+    coordinate is outside [0, L_in - 1] in any dim get extrap. mode: 'linear' or 'floor' (nearest)."""
+    y = x.astype(np.float64)
+    outside = np.zeros(sizes, bool)
+    r = x.ndim
+    for d in range(r):
+        lin, lout = x.shape[d], sizes[d]
+        st, en = roi[d], roi[r + d]
+        M = np.zeros((lout, lin))
+        for o in range(lout):
+            c = st * (lin - 1) + o * (en - st) * (lin - 1) / (lout - 1) if lout > 1 else 0.5 * (st + en) * (lin - 1)
+            if c < 0 or c > lin - 1:
+                sl = [slice(None)] * r
+                sl[d] = o
+                outside[tuple(sl)] = True
+                continue
+            f = math.floor(c)
+            if mode == "floor" or c == f:
+                M[o, f] = 1
+            else:
+                M[o, f], M[o, f + 1] = f + 1 - c, c - f
+        y = np.moveaxis(np.tensordot(M, np.moveaxis(y, d, 0), axes=1), 0, d)
+    y[outside] = extrap
+    return y
+
+
+def save_crop(name, x, roi, sizes, mode, nearest_mode, extrap):
+    kw = dict(mode="nearest" if mode == "floor" else mode, coordinate_transformation_mode="tf_crop_and_resize",
+              extrapolation_value=extrap)
+    if mode == "floor":
+        kw["nearest_mode"] = nearest_mode
+    node = helper.make_node("Resize", ["x", "roi", "", "sizes"], ["y"], **kw)
+    save_case(name, node, [("roi", np.array(roi, np.float32)), ("sizes", np.array(sizes, np.int64))], x,
+              crop_ref(x, roi, sizes, mode, extrap))
+
+
+save_crop("resize_crop_linear_4d", r(1, 2, 5, 6), [0, 0, -0.1, 0.3, 1, 1, 0.8, 1.25], [1, 2, 4, 7], "linear", None, -3.0)
+save_crop("resize_crop_nearest_floor_3d", r(2, 6, 5), [0, 0.2, 0, 1, 0.9, 0.5], [2, 4, 6], "floor", "floor", 0.5)
