@@ -1,0 +1,157 @@
+/* score/backbone.c — crops, preprocessing and feature tensors of the frozen backbones. */
+#include "score/backbone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+enum { BB_PRE_M11 = 0, BB_PRE_BGRMEAN = 1, BB_PRE_MFN = 2 };
+
+static const bb_spec specs[] = {
+    {"mnv2", "mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite", 224, BB_PRE_M11, "#169", 1280},
+    {"faceres", "human_faceres/faceres.json", 224, BB_PRE_BGRMEAN, "global_pooling/Mean", 1024},
+    {"mfn", "mobilefacenet/MobileFaceNet.tflite", 112, BB_PRE_MFN, "embeddings", 192},
+};
+
+const bb_spec *bb_find(const char *name) {
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (!strcmp(specs[i].name, name)) return &specs[i];
+    return NULL;
+}
+
+const char *bb_crop_name(bb_crop c) { return c == BB_CROP_ALIGN ? "align" : c == BB_CROP_BOX15 ? "box15" : "box10"; }
+
+int bb_crop_parse(const char *s, bb_crop *out) {
+    if (!strcmp(s, "align")) *out = BB_CROP_ALIGN;
+    else if (!strcmp(s, "box15")) *out = BB_CROP_BOX15;
+    else if (!strcmp(s, "box10")) *out = BB_CROP_BOX10;
+    else return -1;
+    return 0;
+}
+
+/* Splits "a+b" into up to BB_MAX specs; returns count or -1 (error set). */
+static int parse_names(const char *names, const bb_spec **out) {
+    char buf[256];
+    if (!names || !*names || strlen(names) >= sizeof buf) { fs_error(FS_ERR_ARG, "backbone: empty or too long name list"); return -1; }
+    snprintf(buf, sizeof buf, "%s", names);
+    int n = 0;
+    for (char *save, *t = strtok_r(buf, "+", &save); t; t = strtok_r(NULL, "+", &save)) {
+        const bb_spec *s = bb_find(t);
+        if (!s) { fs_error(FS_ERR_ARG, "backbone '%s': unknown (have mnv2, faceres, mfn)", t); return -1; }
+        for (int i = 0; i < n; i++)
+            if (out[i] == s) { fs_error(FS_ERR_ARG, "backbone '%s' named twice", t); return -1; }
+        if (n == BB_MAX) { fs_error(FS_ERR_ARG, "backbone: at most %d names", BB_MAX); return -1; }
+        out[n++] = s;
+    }
+    if (!n) { fs_error(FS_ERR_ARG, "backbone: no name in '%s'", names); return -1; }
+    return n;
+}
+
+int bb_names_dim(const char *names) {
+    const bb_spec *s[BB_MAX];
+    int n = parse_names(names, s), d = 0;
+    for (int i = 0; i < n; i++) d += s[i]->dim;
+    return n < 0 ? 0 : d;
+}
+
+void bb_close(bb_set *s) {
+    for (int i = 0; i < s->n; i++) fs_model_free(s->model[i]);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads) {
+    memset(s, 0, sizeof *s);
+    int n = parse_names(names, s->spec);
+    if (n < 0) return FS_ERR_ARG;
+    s->n = n;
+    s->crop = crop;
+    s->flip = 1;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", models_dir, s->spec[i]->file);
+        fs_status st = fs_model_load(path, &s->model[i]);
+        if (st == FS_OK) {
+            int64_t d[4] = {1, s->spec[i]->size, s->spec[i]->size, 3};
+            if ((st = fs_model_set_input_shape(s->model[i], 0, 4, d)) == FS_OK &&
+                (st = fs_model_keep_tensor(s->model[i], s->spec[i]->tensor)) == FS_OK &&
+                (st = fs_model_set_threads(s->model[i], threads)) == FS_OK)
+                st = fs_model_plan(s->model[i]);
+        }
+        if (st != FS_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", fs_last_error());
+            s->n = i + (s->model[i] != NULL);
+            bb_close(s);
+            return fs_error(st, "backbone %s (%s): %s", s->spec[i] ? s->spec[i]->name : "?", path, why);
+        }
+        s->dim += s->spec[i]->dim;
+    }
+    s->buf = malloc(224 * 224 * 3 * sizeof(float));
+    if (!s->buf) { bb_close(s); return fs_error(FS_ERR_NOMEM, "backbone: out of memory"); }
+    return FS_OK;
+}
+
+fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop) {
+    const bb_spec *sp = s->spec[k];
+    fs_align_params p;
+    fs_face f = *face;
+    if (sp->size == 112) {
+        fs_align_params_arcface(&p);
+        p.box_scale = 1.0f;
+    } else {
+        fs_align_params_default(&p);
+        if (s->crop != BB_CROP_ALIGN) { f.has_landmarks = 0; p.box_scale = s->crop == BB_CROP_BOX15 ? 1.5f : 1.0f; }
+    }
+    return fs_face_align(img, &f, &p, crop);
+}
+
+/* crop (RGB) -> float NHWC input, mirrored when flip. */
+static void preprocess(const bb_spec *sp, const fs_image *c, int flip, float *x) {
+    int n = sp->size;
+    for (int y = 0; y < n; y++) {
+        const uint8_t *row = c->data + (size_t)y * c->stride;
+        for (int xx = 0; xx < n; xx++) {
+            const uint8_t *px = row + 3 * (flip ? n - 1 - xx : xx);
+            float *o = x + ((size_t)y * n + xx) * 3;
+            float r = px[0], g = px[1], b = px[2];
+            if (sp->pre == BB_PRE_M11) { o[0] = r / 127.5f - 1.0f; o[1] = g / 127.5f - 1.0f; o[2] = b / 127.5f - 1.0f; }
+            else if (sp->pre == BB_PRE_BGRMEAN) { o[0] = b - 103.939f; o[1] = g - 116.779f; o[2] = r - 123.68f; }
+            else { o[0] = (r - 127.5f) / 128.0f; o[1] = (g - 127.5f) / 128.0f; o[2] = (b - 127.5f) / 128.0f; }
+        }
+    }
+}
+
+fs_status bb_features_crop(bb_set *s, int k, const fs_image *crop, float *out) {
+    const bb_spec *sp = s->spec[k];
+    if (crop->width != sp->size || crop->height != sp->size || crop->channels != 3)
+        return fs_error(FS_ERR_ARG, "backbone %s: crop %dx%dx%d, expected %dx%dx3", sp->name, crop->width,
+                        crop->height, crop->channels, sp->size, sp->size);
+    size_t numel = (size_t)sp->size * sp->size * 3;
+    for (int f = 0; f <= s->flip; f++) {
+        preprocess(sp, crop, f, s->buf);
+        fs_status st = fs_model_set_input(s->model[k], 0, s->buf, numel);
+        if (st == FS_OK) st = fs_model_run(s->model[k]);
+        if (st != FS_OK) return st;
+        size_t n;
+        const float *v = fs_model_tensor(s->model[k], sp->tensor, &n);
+        if (!v || n != (size_t)sp->dim) return fs_error(FS_ERR_INTERNAL, "backbone %s: feature %s has %zu values, expected %d", sp->name, sp->tensor, v ? n : 0, sp->dim);
+        for (int i = 0; i < sp->dim; i++) out[i] = f ? 0.5f * (out[i] + v[i]) : v[i];
+    }
+    return FS_OK;
+}
+
+fs_status bb_features(bb_set *s, const fs_image *img, const fs_face *face, float *out) {
+    for (int k = 0; k < s->n; k++) {
+        fs_image crop;
+        fs_status st = bb_face_crop(s, k, img, face, &crop);
+        if (st != FS_OK) return st;
+        st = bb_features_crop(s, k, &crop, out);
+        fs_image_free(&crop);
+        if (st != FS_OK) return st;
+        out += s->spec[k]->dim;
+    }
+    return FS_OK;
+}

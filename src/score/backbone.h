@@ -1,0 +1,56 @@
+/* score/backbone.h — frozen pretrained feature extractors and the face crops they need.
+ *
+ * A backbone set ("faceres+mnv2") turns one detected face into one feature vector: for each
+ * backbone in turn, crop the face the way that backbone expects, preprocess (each model's
+ * SOURCES.md rule), run it, read the feature tensor, and average with the mirrored crop's feature;
+ * the vectors are concatenated in the order named.
+ *
+ *   name     file (under the models folder)                     input        preprocessing       feature
+ *   mnv2     mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite 224 crop RGB/127.5-1   #169 (1280)
+ *   faceres  human_faceres/faceres.json                          224 crop     BGR - ImageNet mean global_pooling/Mean (1024)
+ *   mfn      mobilefacenet/MobileFaceNet.tflite                  112 ArcFace  (RGB-127.5)/128    embeddings (192)
+ *
+ * Crops of the 224 backbones (bb_crop): ALIGN = fs_face_align defaults (5-point similarity, margin
+ * 0.3; faces without landmarks fall back to the box crop), BOX15 = square of 1.5 x max(w,h) around the
+ * detector box, BOX10 = the original's square box crop (Haar seed mode). mfn always uses the ArcFace
+ * 112 alignment when landmarks exist. One bb_set is not thread-safe (open one per thread). */
+#ifndef FS_SCORE_BACKBONE_H
+#define FS_SCORE_BACKBONE_H
+#include "facescore.h"
+
+typedef enum { BB_CROP_ALIGN = 0, BB_CROP_BOX15 = 1, BB_CROP_BOX10 = 2 } bb_crop;
+
+#define BB_MAX 4
+typedef struct {
+    const char *name, *file;
+    int size;          /* input side */
+    int pre;           /* BB_PRE_* */
+    const char *tensor;
+    int dim;
+} bb_spec;
+
+typedef struct {
+    int n;
+    const bb_spec *spec[BB_MAX];
+    fs_model *model[BB_MAX];
+    int dim;           /* sum of dims */
+    bb_crop crop;
+    int flip;          /* average with the mirrored crop (default 1) */
+    float *buf;        /* preprocessing scratch */
+} bb_set;
+
+const bb_spec *bb_find(const char *name);
+const char *bb_crop_name(bb_crop c);
+int bb_crop_parse(const char *s, bb_crop *out);
+/* Checks "a+b+..." names and returns the total feature dimension (0 and an error if unknown). */
+int bb_names_dim(const char *names);
+/* Opens the models; models_dir is the folder holding mobilenet_v2_imagenet/ etc. */
+fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads);
+void bb_close(bb_set *s);
+/* The crop backbone k gets for this face (RGB, size x size). */
+fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop);
+/* Feature of one face of an RGB image: out[dim]. */
+fs_status bb_features(bb_set *s, const fs_image *img, const fs_face *face, float *out);
+/* Feature of one ready crop for backbone k (size x size RGB): out[spec->dim]. */
+fs_status bb_features_crop(bb_set *s, int k, const fs_image *crop, float *out);
+#endif

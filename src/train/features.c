@@ -1,0 +1,220 @@
+/* train/features.c — see features.h. */
+#include "train/features.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/threadpool.h"
+#include "train/augment.h"
+
+#define FE_FORMAT_VERSION 1
+
+void fe_options_default(fe_options *o) {
+    memset(o, 0, sizeof *o);
+    o->backbones = "faceres+mnv2";
+    o->crop = BB_CROP_ALIGN;
+    o->detector = FS_DETECTOR_YUNET;
+    o->models_dir = "models";
+    o->threads = 0;
+}
+
+const char *fe_default_cache_dir(void) {
+    static char buf[4096];
+    const char *e = getenv("FACESCORE_CACHE");
+    if (e && *e) return e;
+    const char *h = getenv("HOME");
+    if (!h || !*h) return NULL;
+    snprintf(buf, sizeof buf, "%s/.cache/facescore", h);
+    return buf;
+}
+
+void fe_matrix_free(fe_matrix *m) { free(m->x); memset(m, 0, sizeof *m); }
+
+static double fe_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int mkdirs(const char *path) {
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+typedef struct {
+    bb_set bb;
+    fs_detector *det;
+} fe_worker;
+
+typedef struct {
+    const ds_set *ds;
+    const fe_options *o;
+    fe_worker *w;
+    fe_matrix *m;
+    char dir[4200];      /* cache folder of these settings, "" = none */
+    fs_progress prog;
+    int failed;          /* first failing item + 1 */
+    char why[600];
+    pthread_mutex_t mu;
+    int *noface, *cached;
+} fe_job;
+
+static void cache_path(const fe_job *j, uint64_t key, char *out, size_t n) {
+    snprintf(out, n, "%s/%016llx.f32", j->dir, (unsigned long long)key);
+}
+
+static int cache_read(const char *path, float *x, int dim, int *face) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    float tail;
+    int ok = fread(x, sizeof(float), (size_t)dim, f) == (size_t)dim && fread(&tail, sizeof tail, 1, f) == 1 &&
+             fgetc(f) == EOF;
+    fclose(f);
+    *face = tail > 0.5f;
+    return ok ? 0 : -1;
+}
+
+static void cache_write(const char *path, const float *x, int dim, int face) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return;
+    float tail = face ? 1.0f : 0.0f;
+    int ok = fwrite(x, sizeof(float), (size_t)dim, f) == (size_t)dim && fwrite(&tail, sizeof tail, 1, f) == 1;
+    ok = !fclose(f) && ok;
+    if (ok) rename(tmp, path); else remove(tmp);
+}
+
+/* Features of one image into x; *face = 1 if a face was found. */
+static fs_status one_image(fe_job *j, fe_worker *w, int idx, float *x, int *face) {
+    const ds_item *it = &j->ds->items[idx];
+    fs_image img;
+    fs_status st = fs_image_load(it->path, 3, NULL, &img);
+    if (st != FS_OK) return st;
+    fs_detections d;
+    st = fs_detector_detect(w->det, &img, &d);
+    fs_face f;
+    memset(&f, 0, sizeof f);
+    if (st == FS_OK && d.n > 0) { f = d.faces[d.largest >= 0 ? d.largest : 0]; *face = 1; }
+    else { f.box.w = (float)img.width; f.box.h = (float)img.height; *face = 0; }
+    fs_detections_free(&d);
+    st = FS_OK;
+    float *out = x;
+    for (int k = 0; k < w->bb.n && st == FS_OK; k++) {
+        fs_image crop, aug;
+        if ((st = bb_face_crop(&w->bb, k, &img, &f, &crop)) != FS_OK) break;
+        if (j->o->augment > 0) {
+            aug_rng r; aug_params p;
+            aug_rng_seed(&r, j->o->seed, ds_fnv1a(DS_FNV_INIT, it->name, strlen(it->name)), (uint64_t)j->o->augment);
+            aug_params_draw(&r, &p);
+            st = aug_apply(&crop, &p, &aug);
+            fs_image_free(&crop);
+            if (st != FS_OK) break;
+            crop = aug;
+        }
+        st = bb_features_crop(&w->bb, k, &crop, out);
+        fs_image_free(&crop);
+        out += w->bb.spec[k]->dim;
+    }
+    fs_image_free(&img);
+    return st;
+}
+
+static void fe_task(void *ctx, int i, int thread) {
+    fe_job *j = ctx;
+    if (j->failed) return;
+    float *x = j->m->x + (size_t)i * j->m->dim;
+    char path[4400] = "";
+    uint64_t key = 0;
+    int face = 0;
+    fs_status st = FS_OK;
+    if (j->dir[0]) {
+        st = ds_hash_file(j->ds->items[i].path, &key);
+        if (st == FS_OK) {
+            cache_path(j, key, path, sizeof path);
+            if (!cache_read(path, x, j->m->dim, &face)) {
+                j->cached[i] = 1;
+                j->noface[i] = !face;
+                fs_progress_add(&j->prog, 1);
+                return;
+            }
+        }
+    }
+    if (st == FS_OK) st = one_image(j, &j->w[thread], i, x, &face);
+    if (st != FS_OK) {
+        pthread_mutex_lock(&j->mu);
+        if (!j->failed) { j->failed = i + 1; snprintf(j->why, sizeof j->why, "%s: %s", j->ds->items[i].path, fs_last_error()); }
+        pthread_mutex_unlock(&j->mu);
+        return;
+    }
+    j->noface[i] = !face;
+    if (path[0]) cache_write(path, x, j->m->dim, face);
+    fs_progress_add(&j->prog, 1);
+}
+
+static void settings_dir(const fe_options *o, char *out, size_t n) {
+    char s[512];
+    snprintf(s, sizeof s, "v%d|%s|%s|%s|flip1|aug%d|seed%llu", FE_FORMAT_VERSION, o->backbones, bb_crop_name(o->crop),
+             o->detector == FS_DETECTOR_HAAR ? "haar" : "yunet", o->augment,
+             (unsigned long long)(o->augment ? o->seed : 0));
+    uint64_t h = ds_fnv1a(DS_FNV_INIT, s, strlen(s));
+    snprintf(out, n, "%s/features/%016llx", o->cache_dir, (unsigned long long)h);
+}
+
+fs_status fe_extract(const ds_set *ds, const fe_options *o, fe_matrix *out) {
+    memset(out, 0, sizeof *out);
+    int dim = bb_names_dim(o->backbones);
+    if (!dim) return FS_ERR_ARG;
+    fe_job j;
+    memset(&j, 0, sizeof j);
+    j.ds = ds; j.o = o; j.m = out;
+    if (o->cache_dir) {
+        settings_dir(o, j.dir, sizeof j.dir);
+        if (mkdirs(j.dir)) j.dir[0] = 0; /* no cache, but go on */
+    }
+    int nt = o->threads > 0 ? o->threads : fs_cpu_count();
+    if (nt > ds->n) nt = ds->n > 0 ? ds->n : 1;
+    out->n = ds->n; out->dim = dim;
+    out->x = calloc((size_t)ds->n * dim + 1, sizeof(float));
+    j.noface = calloc((size_t)ds->n + 1, sizeof(int));
+    j.cached = calloc((size_t)ds->n + 1, sizeof(int));
+    j.w = calloc((size_t)nt, sizeof *j.w);
+    fs_status st = FS_OK;
+    if (!out->x || !j.noface || !j.cached || !j.w) st = fs_error(FS_ERR_NOMEM, "features: out of memory");
+    fs_detector_options dopt;
+    fs_detector_options_default(&dopt);
+    dopt.type = o->detector;
+    int opened = 0;
+    for (; opened < nt && st == FS_OK; opened++) {
+        if ((st = bb_open(&j.w[opened].bb, o->backbones, o->models_dir, o->crop, 1)) != FS_OK) break;
+        if ((st = fs_detector_open(&dopt, &j.w[opened].det)) != FS_OK) { bb_close(&j.w[opened].bb); break; }
+    }
+    double t0 = fe_now_ms();
+    if (st == FS_OK) {
+        fs_pool *pool = fs_pool_create(nt);
+        pthread_mutex_init(&j.mu, NULL);
+        fs_progress_start(&j.prog, "features", ds->n);
+        if (o->quiet) j.prog.enabled = 0;
+        fs_pool_run(pool, ds->n, fe_task, &j);
+        fs_progress_finish(&j.prog);
+        pthread_mutex_destroy(&j.mu);
+        fs_pool_free(pool);
+        if (j.failed) st = fs_error(FS_ERR_IO, "features: %s", j.why);
+    }
+    out->ms = fe_now_ms() - t0;
+    for (int i = 0; i < opened; i++) { bb_close(&j.w[i].bb); fs_detector_free(j.w[i].det); }
+    for (int i = 0; i < ds->n && st == FS_OK; i++) { out->n_noface += j.noface[i]; out->n_cached += j.cached[i]; }
+    free(j.noface); free(j.cached); free(j.w);
+    if (st != FS_OK) fe_matrix_free(out);
+    return st;
+}
