@@ -1,4 +1,4 @@
-/* cli/bench_model.c — `facescore bench model FILE [--threads N] [--reps N] [--warmup N]`.
+/* cli/bench_model.c — `facescore bench model FILE [--threads N] [--reps N] [--warmup N] [--shape D,..]`.
  *
  * Loads a model (TFLite / ONNX / TF.js), fills every float input with a fixed deterministic pattern
  * in [-1, 1], runs `warmup` untimed inferences (the first one plans: shapes, kernels, arena), then
@@ -19,7 +19,45 @@
 #include "nn/model.h"
 
 static void bench_usage(void) {
-    fprintf(stderr, "usage: facescore bench model FILE [--threads N] [--reps N] [--warmup N]\n");
+    fprintf(stderr, "usage: facescore bench model FILE [--threads N] [--reps N] [--warmup N] "
+                    "[--shape D0,D1,...]\n"
+                    "  --shape fixes input 0's dims; otherwise unknown (-1) dims of every input are set to 1\n");
+}
+
+/* "1,3,640,640" -> dims; number of dims or -1 */
+static int bench_parse_shape(const char *s, int64_t *dims) {
+    int n = 0;
+    while (*s && n < FS_MODEL_MAX_DIMS) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v < 1 || v > (1 << 20)) return -1;
+        dims[n++] = v;
+        if (*end == ',') s = end + 1;
+        else if (!*end) return n;
+        else return -1;
+    }
+    return -1;
+}
+
+/* Inputs with unknown dims: input 0 gets --shape if given, any other -1 dim becomes 1. */
+static int bench_fix_shapes(fs_model *m, int n_shape, const int64_t *shape) {
+    for (int i = 0; i < fs_model_num_inputs(m); i++) {
+        fs_tensor_info info;
+        if (fs_model_input_info(m, i, &info) != FS_OK) return -1;
+        int64_t dims[FS_MODEL_MAX_DIMS];
+        int nd = info.ndim, changed = 0;
+        if (i == 0 && n_shape > 0) {
+            nd = n_shape, changed = 1;
+            for (int d = 0; d < nd; d++) dims[d] = shape[d];
+        } else {
+            for (int d = 0; d < nd; d++) {
+                dims[d] = info.dims[d] < 0 ? 1 : info.dims[d];
+                changed |= info.dims[d] < 0;
+            }
+        }
+        if (changed && fs_model_set_input_shape(m, i, nd, dims) != FS_OK) return -1;
+    }
+    return 0;
 }
 
 /* input i: x[k] = sin(0.001 * k * (i + 1) + i), reproducible across runs and machines */
@@ -46,13 +84,19 @@ static size_t bench_heap_in_use(void) {
 
 int fs_cli_bench_model(int argc, char **argv) {
     const char *path = NULL;
-    int threads = 1, reps = 50, warmup = 10;
+    int threads = 1, reps = 50, warmup = 10, n_shape = 0;
+    int64_t shape[FS_MODEL_MAX_DIMS];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--threads") || !strcmp(a, "--reps") || !strcmp(a, "--warmup")) {
             if (i + 1 >= argc) { bench_usage(); return 2; }
             int *dst = a[2] == 't' ? &threads : a[2] == 'r' ? &reps : &warmup;
             if (fs_cli_parse_int(a, argv[++i], a[2] == 'w' ? 0 : 1, 100000, dst)) return 2;
+        } else if (!strcmp(a, "--shape")) {
+            if (i + 1 >= argc || (n_shape = bench_parse_shape(argv[++i], shape)) < 1) {
+                fprintf(stderr, "facescore bench model: --shape expects dims like 1,3,640,640\n");
+                return 2;
+            }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "facescore bench model: unknown option %s\n", a);
             bench_usage();
@@ -72,7 +116,7 @@ int fs_cli_bench_model(int argc, char **argv) {
     int rc = 1;
     double *t = malloc(sizeof *t * (size_t)reps), *cpu = malloc(sizeof *cpu * (size_t)reps);
     if (!t || !cpu) { fprintf(stderr, "facescore bench model: out of memory\n"); goto done; }
-    if (fs_model_set_threads(m, threads) != FS_OK) goto fail;
+    if (fs_model_set_threads(m, threads) != FS_OK || bench_fix_shapes(m, n_shape, shape)) goto fail;
     t0 = fs_cli_now_ms();
     if (fs_model_plan(m) != FS_OK || bench_fill_inputs(m)) goto fail;
     double t_plan = fs_cli_now_ms() - t0;

@@ -50,4 +50,23 @@ TEST(bench_model_cli_report_and_errors) {
     out = bench_cli_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
     free(out);
+    snprintf(cmd, sizeof cmd, "%s bench model %s --shape 1,x 2>&1", bin, model);
+    out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    free(out);
+}
+
+/* A model with a dynamic input (YuNet [-1,3,-1,-1]): --shape fixes it. */
+TEST(bench_model_cli_dynamic_shape) {
+    const char *bin = getenv("FS_BIN");
+    if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
+    char *model = fs_test_shared("models/yunet/yunet_n_dynamic.onnx");
+    if (!fs_test_exists(model)) SKIP("no ../shared model");
+    char cmd[2048];
+    int st;
+    snprintf(cmd, sizeof cmd, "%s bench model %s --shape 1,3,64,96 --reps 2 --warmup 1", bin, model);
+    char *out = bench_cli_run(cmd, &st);
+    CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_MSG(strstr(out, "[1,3,64,96]") && strstr(out, "median_ms "), "got: %s", out);
+    free(out);
 }
