@@ -100,7 +100,7 @@ static void print_result(const char *file, const fs_image *img, const fs_detecti
     if (json) {
         printf("{\"file\":");
         fs_cli_json_string(stdout, file);
-        printf(",\"width\":%d,\"height\":%d,\"detector\":\"haar\",\"code\":%d,\"largest\":%d,\"faces\":[",
+        printf(",\"width\":%d,\"height\":%d,\"code\":%d,\"largest\":%d,\"detector\":\"haar\",\"faces\":[",
                img->width, img->height, d->code, d->largest);
         for (int i = 0; i < d->n; i++) {
             const fs_rect *b = &d->faces[i].box;

@@ -502,7 +502,7 @@ TEST(cli_detect_json_and_errors) {
     char *out = run_cmd(cmd, &st);
     CHECK(out && st == 0);
     CHECK_MSG(!strcmp(out, "{\"file\":\"tests/data/detect/grace_hopper.jpg\",\"width\":512,\"height\":600,"
-                           "\"detector\":\"haar\",\"code\":2,\"largest\":0,\"faces\":[{\"box\":[155,103,223,223]}]}\n"),
+                           "\"code\":2,\"largest\":0,\"detector\":\"haar\",\"faces\":[{\"box\":[155,103,223,223]}]}\n"),
               "got: %s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s detect --scale-factor 1.1 /nonexistent.jpg samples/face.jpg 2>&1", bin);
