@@ -5,7 +5,7 @@
  * thread and returned by fs_last_error(). Objects are opaque and freed with their _free().
  * All names are prefixed fs_ / FS_.
  *
- * Sections (one per pipeline stage): core, image, detect, nn (runtime).
+ * Sections (one per pipeline stage): core, image, detect, nn (runtime), score.
  */
 #ifndef FACESCORE_H
 #define FACESCORE_H
@@ -300,6 +300,59 @@ fs_status fs_model_run_batch(fs_model *m, int n, const float *in, size_t in_stri
  * Valid until the next run / replan. NULL if unknown or not kept (intermediates must be kept). */
 const float *fs_model_output(const fs_model *m, int i, size_t *numel);
 const float *fs_model_tensor(const fs_model *m, const char *name, size_t *numel);
+
+/* ------------------------------------------------------------------ score (issue 5)
+ *
+ * Gender and attractiveness heads (our own model file, docs/model-format.md) on frozen backbone
+ * features (faceres + MobileNetV2 by default), trained on SCUT-FBP5500 by `facescore train`.
+ *
+ *   fs_scorer *sc;  fs_scorer_open(NULL, &sc);              // shipped model, backbones next to it
+ *   fs_face_score r; fs_scorer_score(sc, &img, &d.faces[i], &r);   // faces from fs_detector_detect
+ *   printf("%s %.2f %s\n", r.female ? "female" : "male", r.score, r.rank_en);
+ *   fs_scorer_free(sc);
+ *
+ * The scores are a toy (FS_SCORE_DISCLAIMER): they reproduce 60 raters' taste on one dataset. */
+#define FS_SCORE_DISCLAIMER "Scores are a toy: they reproduce the taste of 60 raters of one small dataset " \
+    "(SCUT-FBP5500), say nothing about anyone's worth, and must not be taken seriously."
+#define FS_SCORE_CLASSES 5
+
+typedef struct fs_scorer fs_scorer;
+
+typedef struct {
+    const char *model_path;  /* heads file; NULL = fs_scorer_default_path() */
+    const char *models_dir;  /* folder of the backbone models; NULL = the heads file's folder, its
+                                parent, then the models search path (see README) */
+    int threads;             /* backbone runtime threads; default 1, <= 0 = all cores */
+} fs_scorer_options;
+
+typedef struct {
+    float p_female;          /* probability the face is female (gender head, sigmoid) */
+    int   female;            /* p_female >= 0.5 */
+    float score;             /* continuous score 1.00..5.00 (regression head) */
+    int   cls;               /* class 1..5 = argmax of dist */
+    float dist[FS_SCORE_CLASSES]; /* softmax over classes 1..5 */
+    const char *rank_ko, *rank_en; /* the original's rank message for cls, and an English one */
+} fs_face_score;
+
+void fs_scorer_options_default(fs_scorer_options *o);
+/* Loads the heads file (checked: format, shapes, checksum) and the backbones it names (their
+ * FNV-1a checksums must match the file's). Errors: FS_ERR_IO "no shipped model ...", FS_ERR_FORMAT
+ * "model file: checksum mismatch (corrupt file)", "backbone faceres: checksum ... differs ...". */
+fs_status fs_scorer_open(const fs_scorer_options *o, fs_scorer **out);
+/* Scores one detected face of an RGB image (crop as the model was trained: metadata "crop"). Not
+ * thread-safe per scorer. */
+fs_status fs_scorer_score(fs_scorer *s, const fs_image *img, const fs_face *face, fs_face_score *out);
+void fs_scorer_free(fs_scorer *s);
+/* Short name of the loaded heads file ("scut60.fsh") and any metadata value (NULL if absent). */
+const char *fs_scorer_model_name(const fs_scorer *s);
+const char *fs_scorer_meta(const fs_scorer *s, const char *key);
+/* Detector the model was trained with (metadata "detector": YuNet unless "haar"). */
+fs_detector_type fs_scorer_detector(const fs_scorer *s);
+/* Rank message of class 1..5 (NULL outside): Korean (the original's) or English. */
+const char *fs_rank_message(int cls, int korean);
+/* The shipped model: facescore/scut60.fsh under $FACESCORE_MODELS, ./models, <exe>/../models, ...
+ * (NULL if none). */
+const char *fs_scorer_default_path(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,9 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  detect IMAGE...            find faces (Haar cascade), print result code and boxes\n"
+            "  score IMAGE...             detect faces and score them: gender, 1-5 score, class, rank\n"
+            "  train --data DIR           train the gender and score heads (SCUT-FBP5500, folders or CSV)\n"
+            "  eval --data DIR            evaluate a heads model: PC, MAE, RMSE, 5-class and gender accuracy\n"
             "  model info FILE            inputs, outputs, ops, parameters, FLOPs of a TFLite/ONNX/TF.js model\n"
             "  model run FILE --input X.f32 --save Y.f32\n"
             "                             run a model on a raw float32 tensor\n"
@@ -40,6 +43,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "detect")) return fs_cli_detect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "score")) return fs_cli_score(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return fs_cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return fs_cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "model")) return fs_cli_model(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return bench(argc - 1, argv + 1);
     fprintf(stderr, "facescore: unknown command '%s'\n\n", cmd);
