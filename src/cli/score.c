@@ -113,7 +113,7 @@ static void print_json(const char *file, const fs_image *img, const fs_detection
     printf(",\"width\":%d,\"height\":%d,\"code\":%d,\"largest\":%d,\"detector\":\"%s\",\"model\":", img->width,
            img->height, d->code, d->largest, det);
     fs_cli_json_string(stdout, model);
-    printf(",\"timings_ms\":{\"decode\":%.2f,\"detect\":%.2f,\"score\":%.2f,\"total\":%.2f},\"faces\":[", t->decode,
+    printf(",\"timings_ms\":{\"decode\":%.2f,\"detect\":%.2f,\"scoring\":%.2f,\"total\":%.2f},\"faces\":[", t->decode,
            t->detect, t->score, t->total);
     int first = 1;
     for (int i = 0; i < d->n; i++) {
