@@ -76,7 +76,7 @@ static void cache_path(const fe_job *j, uint64_t key, char *out, size_t n) {
 static int cache_read(const char *path, float *x, int dim, int *face) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    float tail;
+    float tail = 0.0f;
     int ok = fread(x, sizeof(float), (size_t)dim, f) == (size_t)dim && fread(&tail, sizeof tail, 1, f) == 1 &&
              fgetc(f) == EOF;
     fclose(f);
@@ -86,7 +86,7 @@ static int cache_read(const char *path, float *x, int dim, int *face) {
 
 static void cache_write(const char *path, const float *x, int dim, int face) {
     char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) return;
     FILE *f = fopen(tmp, "wb");
     if (!f) return;
     float tail = face ? 1.0f : 0.0f;

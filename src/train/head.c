@@ -94,6 +94,21 @@ static double eval_loss(const lin_job *j, const float *W, const float *b, const 
     return n ? s / n : 0;
 }
 
+/* biases start at the training prior: logit of the positive rate, mean target, log class frequency */
+static void init_bias(const lin_job *j, const int *rows, int n, float *b) {
+    if (j->kind == K_CE) {
+        double cnt[HD_CLASSES] = {0};
+        for (int i = 0; i < n; i++) cnt[j->tc[rows[i]]] += 1;
+        for (int k = 0; k < j->K; k++) b[k] = (float)log((cnt[k] + 1) / (n + j->K));
+        return;
+    }
+    double s = 0;
+    for (int i = 0; i < n; i++) s += j->tf[rows[i]];
+    double m = n ? s / n : 0;
+    if (j->kind == K_BCE) { m = m < 1e-3 ? 1e-3 : m > 1 - 1e-3 ? 1 - 1e-3 : m; b[0] = (float)log(m / (1 - m)); }
+    else b[0] = (float)m;
+}
+
 static fs_status train_linear(const lin_job *j, int *rows_tr, int ntr, const int *rows_va, int nva, float *W,
                               float *b, double *tr_loss, double *va_loss, int *epochs) {
     int D = j->dim, K = j->K, B = j->c->batch;
@@ -107,7 +122,7 @@ static fs_status train_linear(const lin_job *j, int *rows_tr, int ntr, const int
     fs_status st = FS_OK;
     if (!gw || !mw || !vw || !best || !xb || !xd || !yb || !gy || !tb || !cb || !mask) { st = fs_error(FS_ERR_NOMEM, "heads: out of memory"); goto done; }
     memset(W, 0, nw * 4);
-    memset(b, 0, (size_t)K * 4);
+    init_bias(j, rows_tr, ntr, b);
     adam_cfg a;
     adam_init(&a, j->lr, j->wd);
     uint64_t rng = j->seed;
