@@ -81,10 +81,11 @@ static char **expand(int argc, char **argv, int first, int *n) {
             while (d && (e = readdir(d))) {
                 if (e->d_name[0] == '.' || !is_image(e->d_name)) continue;
                 if (*n == cap) { cap = cap ? cap * 2 : 64; char **nv = realloc(v, (size_t)cap * sizeof *v); if (!nv) exit(3); v = nv; }
-                size_t l = strlen(argv[i]) + strlen(e->d_name) + 2;
+                size_t dl = strlen(argv[i]), l = dl + strlen(e->d_name) + 2;
+                while (dl > 1 && argv[i][dl - 1] == '/') dl--;
                 v[*n] = malloc(l);
                 if (!v[*n]) exit(3);
-                snprintf(v[*n], l, "%s/%s", argv[i], e->d_name);
+                snprintf(v[*n], l, "%.*s/%s", (int)dl, argv[i], e->d_name);
                 (*n)++;
             }
             if (d) closedir(d);
@@ -154,11 +155,18 @@ static void print_text(const char *file, const fs_image *img, const fs_detection
     }
 }
 
+/* CSV field: quoted, inner quotes doubled */
+static void csv_field(const char *s) {
+    putchar('"');
+    for (; *s; s++) { if (*s == '"') putchar('"'); putchar(*s); }
+    putchar('"');
+}
+
 static void print_csv(const char *file, const fs_detections *d, const fs_face_score *r, const int *scored) {
     for (int i = 0; i < d->n; i++) {
         if (!scored[i]) continue;
         const fs_rect *b = &d->faces[i].box;
-        fs_cli_json_string(stdout, file);
+        csv_field(file);
         printf(",%d,%d,%d,%d,%d,%s,%.4f,%.2f,%d\n", i + 1, (int)b->x, (int)b->y, (int)b->w, (int)b->h,
                r[i].female ? "female" : "male", r[i].p_female, r[i].score, r[i].cls);
     }

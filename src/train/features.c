@@ -14,7 +14,7 @@
 #include "core/threadpool.h"
 #include "train/augment.h"
 
-#define FE_FORMAT_VERSION 1
+#define FE_FORMAT_VERSION 2
 
 void fe_options_default(fe_options *o) {
     memset(o, 0, sizeof *o);
@@ -61,7 +61,8 @@ typedef struct {
     const fe_options *o;
     fe_worker *w;
     fe_matrix *m;
-    char dir[4200];      /* cache folder of these settings, "" = none */
+    char dir[BB_MAX][4200]; /* cache folder per backbone for these settings, "" = none */
+    int off[BB_MAX];     /* offset of backbone k in a row */
     fs_progress prog;
     int failed;          /* first failing item + 1 */
     char why[600];
@@ -69,8 +70,8 @@ typedef struct {
     int *noface, *cached;
 } fe_job;
 
-static void cache_path(const fe_job *j, uint64_t key, char *out, size_t n) {
-    snprintf(out, n, "%s/%016llx.f32", j->dir, (unsigned long long)key);
+static void cache_path(const fe_job *j, int k, uint64_t key, char *out, size_t n) {
+    snprintf(out, n, "%s/%016llx.f32", j->dir[k], (unsigned long long)key);
 }
 
 static int cache_read(const char *path, float *x, int dim, int *face) {
@@ -96,7 +97,7 @@ static void cache_write(const char *path, const float *x, int dim, int face) {
 }
 
 /* Features of one image into x; *face = 1 if a face was found. */
-static fs_status one_image(fe_job *j, fe_worker *w, int idx, float *x, int *face) {
+static fs_status one_image(fe_job *j, fe_worker *w, int idx, float *x, int *face, const int *need) {
     const ds_item *it = &j->ds->items[idx];
     fs_image img;
     fs_status st = fs_image_load(it->path, 3, NULL, &img);
@@ -109,9 +110,9 @@ static fs_status one_image(fe_job *j, fe_worker *w, int idx, float *x, int *face
     else { f.box.w = (float)img.width; f.box.h = (float)img.height; *face = 0; }
     fs_detections_free(&d);
     st = FS_OK;
-    float *out = x;
     for (int k = 0; k < w->bb.n && st == FS_OK; k++) {
         fs_image crop, aug;
+        if (!need[k]) continue;
         if ((st = bb_face_crop(&w->bb, k, &img, &f, &crop)) != FS_OK) break;
         if (j->o->augment > 0) {
             aug_rng r; aug_params p;
@@ -122,9 +123,8 @@ static fs_status one_image(fe_job *j, fe_worker *w, int idx, float *x, int *face
             if (st != FS_OK) break;
             crop = aug;
         }
-        st = bb_features_crop(&w->bb, k, &crop, out);
+        st = bb_features_crop(&w->bb, k, &crop, x + j->off[k]);
         fs_image_free(&crop);
-        out += w->bb.spec[k]->dim;
     }
     fs_image_free(&img);
     return st;
@@ -134,23 +134,27 @@ static void fe_task(void *ctx, int i, int thread) {
     fe_job *j = ctx;
     if (j->failed) return;
     float *x = j->m->x + (size_t)i * j->m->dim;
-    char path[4400] = "";
+    int nb = j->w[0].bb.n, need[BB_MAX], missing = 0, face = 0;
     uint64_t key = 0;
-    int face = 0;
     fs_status st = FS_OK;
-    if (j->dir[0]) {
+    for (int k = 0; k < nb; k++) need[k] = 1;
+    if (j->dir[0][0]) {
         st = ds_hash_file(j->ds->items[i].path, &key);
-        if (st == FS_OK) {
-            cache_path(j, key, path, sizeof path);
-            if (!cache_read(path, x, j->m->dim, &face)) {
-                j->cached[i] = 1;
-                j->noface[i] = !face;
-                fs_progress_add(&j->prog, 1);
-                return;
-            }
+        for (int k = 0; k < nb && st == FS_OK; k++) {
+            char path[4400];
+            int f;
+            cache_path(j, k, key, path, sizeof path);
+            if (!cache_read(path, x + j->off[k], j->w[0].bb.spec[k]->dim, &f)) { need[k] = 0; face = f; }
         }
     }
-    if (st == FS_OK) st = one_image(j, &j->w[thread], i, x, &face);
+    for (int k = 0; k < nb; k++) missing += need[k];
+    if (st == FS_OK && !missing) {
+        j->cached[i] = 1;
+        j->noface[i] = !face;
+        fs_progress_add(&j->prog, 1);
+        return;
+    }
+    if (st == FS_OK) st = one_image(j, &j->w[thread], i, x, &face, need);
     if (st != FS_OK) {
         pthread_mutex_lock(&j->mu);
         if (!j->failed) { j->failed = i + 1; snprintf(j->why, sizeof j->why, "%s: %s", j->ds->items[i].path, fs_last_error()); }
@@ -158,13 +162,18 @@ static void fe_task(void *ctx, int i, int thread) {
         return;
     }
     j->noface[i] = !face;
-    if (path[0]) cache_write(path, x, j->m->dim, face);
+    for (int k = 0; k < nb && j->dir[0][0]; k++) {
+        char path[4400];
+        cache_path(j, k, key, path, sizeof path);
+        if (need[k]) cache_write(path, x + j->off[k], j->w[0].bb.spec[k]->dim, face);
+    }
     fs_progress_add(&j->prog, 1);
 }
 
-static void settings_dir(const fe_options *o, char *out, size_t n) {
+/* one cache folder per backbone, so any combination reuses the features already computed */
+static void settings_dir(const fe_options *o, const char *backbone, char *out, size_t n) {
     char s[512];
-    snprintf(s, sizeof s, "v%d|%s|%s|%s|flip1|aug%d|seed%llu", FE_FORMAT_VERSION, o->backbones, bb_crop_name(o->crop),
+    snprintf(s, sizeof s, "v%d|%s|%s|%s|flip1|aug%d|seed%llu", FE_FORMAT_VERSION, backbone, bb_crop_name(o->crop),
              o->detector == FS_DETECTOR_HAAR ? "haar" : "yunet", o->augment,
              (unsigned long long)(o->augment ? o->seed : 0));
     uint64_t h = ds_fnv1a(DS_FNV_INIT, s, strlen(s));
@@ -178,10 +187,6 @@ fs_status fe_extract(const ds_set *ds, const fe_options *o, fe_matrix *out) {
     fe_job j;
     memset(&j, 0, sizeof j);
     j.ds = ds; j.o = o; j.m = out;
-    if (o->cache_dir) {
-        settings_dir(o, j.dir, sizeof j.dir);
-        if (mkdirs(j.dir)) j.dir[0] = 0; /* no cache, but go on */
-    }
     int nt = o->threads > 0 ? o->threads : fs_cpu_count();
     if (nt > ds->n) nt = ds->n > 0 ? ds->n : 1;
     out->n = ds->n; out->dim = dim;
@@ -199,6 +204,12 @@ fs_status fe_extract(const ds_set *ds, const fe_options *o, fe_matrix *out) {
         if ((st = bb_open(&j.w[opened].bb, o->backbones, o->models_dir, o->crop, 1)) != FS_OK) break;
         if ((st = fs_detector_open(&dopt, &j.w[opened].det)) != FS_OK) { bb_close(&j.w[opened].bb); break; }
     }
+    for (int k = 0; st == FS_OK && opened > 0 && k < j.w[0].bb.n; k++) {
+        j.off[k] = k ? j.off[k - 1] + j.w[0].bb.spec[k - 1]->dim : 0;
+        if (o->cache_dir) settings_dir(o, j.w[0].bb.spec[k]->name, j.dir[k], sizeof j.dir[k]);
+    }
+    for (int k = 0; o->cache_dir && k < BB_MAX; k++)
+        if (j.dir[k][0] && mkdirs(j.dir[k])) { j.dir[0][0] = 0; break; } /* no cache, but go on */
     double t0 = fe_now_ms();
     if (st == FS_OK) {
         fs_pool *pool = fs_pool_create(nt);

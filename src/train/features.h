@@ -3,9 +3,11 @@
  *
  * Each image: decode -> detect (YuNet default, or Haar) -> keep the largest face (none found: the
  * whole image is the box) -> per backbone crop -> [augment] -> features (mirror-averaged).
- * Cache: <cache_dir>/<settings key>/<image key>.f32, the key being FNV-1a 64 of the settings string
- * (backbones, crop, detector, flip, augmentation copy, format version) and of the image bytes. A
- * file holds dim float32 values then one float (1 = a face was found, 0 = whole image). */
+ * Cache, one folder per backbone so that any combination reuses what was computed:
+ * <cache_dir>/features/<settings key>/<image key>.f32, the keys being FNV-1a 64 of the settings string
+ * "v2|backbone|crop|detector|flip1|augK|seedS" and of the image file's bytes. A file holds the
+ * backbone's dim float32 values then one float (1 = a face was found, 0 = whole image). Nothing of
+ * the images themselves is stored. */
 #ifndef FS_TRAIN_FEATURES_H
 #define FS_TRAIN_FEATURES_H
 #include "data/dataset.h"

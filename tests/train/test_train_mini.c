@@ -118,3 +118,37 @@ TEST(augment_identity_and_mirror_are_exact) {
     }
     fs_image_free(&img);
 }
+
+/* per-backbone cache: a combination reuses features computed alone, values bit-identical */
+TEST(feature_cache_is_per_backbone_and_exact) {
+    if (!have_backbones()) SKIP("backbone models not in models/");
+    ds_set ds;
+    CHECK(ds_load_folder("tests/data/mini", &ds) == FS_OK);
+    ds.n = 4;
+    char dir[] = "/tmp/fs_fe_cacheXXXXXX";
+    CHECK(mkdtemp(dir));
+    fe_options o;
+    fe_options_default(&o);
+    o.models_dir = "models";
+    o.threads = 2;
+    o.quiet = 1;
+    o.cache_dir = NULL;
+    fe_matrix ref, a, b, c;
+    CHECK(fe_extract(&ds, &o, &ref) == FS_OK);          /* faceres+mnv2, no cache */
+    CHECK(ref.n == 4 && ref.dim == 2304 && ref.n_cached == 0 && ref.n_noface == 0);
+    o.cache_dir = dir;
+    o.backbones = "mnv2";
+    CHECK(fe_extract(&ds, &o, &a) == FS_OK && a.n_cached == 0 && a.dim == 1280);
+    o.backbones = "faceres+mnv2";
+    CHECK(fe_extract(&ds, &o, &b) == FS_OK && b.n_cached == 0);   /* faceres was missing */
+    CHECK(fe_extract(&ds, &o, &c) == FS_OK && c.n_cached == 4);   /* now all from the cache */
+    CHECK(!memcmp(ref.x, b.x, (size_t)4 * 2304 * 4));
+    CHECK(!memcmp(ref.x, c.x, (size_t)4 * 2304 * 4));
+    for (int i = 0; i < 4; i++) CHECK(!memcmp(a.x + (size_t)i * 1280, ref.x + (size_t)i * 2304 + 1024, 1280 * 4));
+    fe_matrix_free(&ref); fe_matrix_free(&a); fe_matrix_free(&b); fe_matrix_free(&c);
+    ds.n = 10;
+    ds_free(&ds);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
