@@ -214,7 +214,7 @@ static fs_status cross_validate(const train_opts *o, const ds_set *ds, const fe_
         ds_set tr = {0}, va = {0};
         fe_matrix xt = {0}, xv = {0};
         xt.dim = xv.dim = x->dim;
-        xt.x = malloc((size_t)ds->n * x->dim * 4);
+        xt.x = malloc((size_t)x->n * x->dim * 4);
         xv.x = malloc((size_t)ds->n * x->dim * 4);
         if (!xt.x || !xv.x) st = fs_error(FS_ERR_NOMEM, "out of memory");
         for (int i = 0; i < ds->n && st == FS_OK; i++) {
@@ -226,6 +226,15 @@ static fs_status cross_validate(const train_opts *o, const ds_set *ds, const fe_
             memcpy(m->x + (size_t)m->n * x->dim, x->x + (size_t)i * x->dim, (size_t)x->dim * 4);
             m->n++;
         }
+        /* augmented copies (rows c * n + i) of the training-part images, in the same order, so that
+         * row r of xt belongs to tr.items[r % tr.n]; validation uses the plain crops only */
+        for (int c = 1; c < x->n / ds->n && st == FS_OK; c++)
+            for (int i = 0; i < ds->n; i++) {
+                const ds_item *it = &ds->items[i];
+                if ((int)(ds_fnv1a(DS_FNV_INIT ^ 0x5eed, it->name, strlen(it->name)) % (uint64_t)K) == f) continue;
+                memcpy(xt.x + (size_t)xt.n * x->dim, x->x + ((size_t)c * ds->n + i) * x->dim, (size_t)x->dim * 4);
+                xt.n++;
+            }
         hd_model m;
         hd_stats hs;
         if (st == FS_OK) st = train_rows(o, &tr, &xt, &m, &hs);

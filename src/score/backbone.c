@@ -82,10 +82,11 @@ fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop 
         }
         if (st != FS_OK) {
             char why[512];
+            const char *name = s->spec[i]->name;
             snprintf(why, sizeof why, "%s", fs_last_error());
             s->n = i + (s->model[i] != NULL);
             bb_close(s);
-            return fs_error(st, "backbone %s (%s): %s", s->spec[i] ? s->spec[i]->name : "?", path, why);
+            return fs_error(st, "backbone %s: %s", name, why);
         }
         s->dim += s->spec[i]->dim;
     }
