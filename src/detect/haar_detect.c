@@ -271,20 +271,32 @@ typedef struct {
     float *fw;
     haar_rows_fn rows;
     int deint_ok;        /* rows understands the even/odd column layout */
+    int *task_level, *task_y0, *task_y1; /* a task = window rows [y0, y1) of one level */
 } haar_job;
 
-static void level_task(void *vctx, int li, int thread) {
+/* Window rows per task. A band resizes and integrates only the image rows its windows cover (an
+ * integral that starts at the band's first row gives the same window sums: every feature is a
+ * difference of corners inside the window), so the bands of a level are independent tasks. */
+#define BAND_ROWS 96
+
+static void level_task(void *vctx, int task, int thread) {
     haar_job *job = vctx;
     haar_worker *w = &job->wk[thread];
     if (w->failed) return;
     const fs_cascade *c = job->c;
-    const haar_level *l = &job->lv[li];
+    const haar_level *l = &job->lv[job->task_level[task]];
     const fs_image *g = job->gray;
-    int step = l->w + 1, rows = l->h + 1;
-    if (haar_resize_linear_exact(g->data, g->width, g->height, g->stride, w->img, l->w, l->h)) { w->failed = 1; return; }
+    int yb0 = job->task_y0[task], yb1 = job->task_y1[task];
+    int ylast = yb0 + (yb1 - 1 - yb0) / l->ystep * l->ystep;
+    int nr = ylast + c->win_h - yb0; /* image rows [yb0, yb0 + nr) */
+    int step = l->w + 1, rows = nr + 1;
+    if (haar_resize_linear_exact_rows(g->data, g->width, g->height, g->stride, w->img, l->w, l->h, yb0, yb0 + nr)) {
+        w->failed = 1;
+        return;
+    }
     int plane = step * rows;
     int32_t *sum = w->ibuf;
-    haar_integral(w->img, l->w, l->h, l->w, step, sum, sum + plane, c->has_tilted ? sum + 2 * plane : NULL,
+    haar_integral(w->img, l->w, nr, l->w, step, sum, sum + plane, c->has_tilted ? sum + 2 * plane : NULL,
                   w->tscratch);
     int tofs = 2 * plane;
     /* ystep-2 levels for the lane scans: columns reordered even-then-odd within each row, so the
@@ -345,7 +357,7 @@ static void level_task(void *vctx, int li, int thread) {
     s.wx_end = l->wx_end;
     s.wy_end = l->wy_end;
     int n0 = w->n;
-    if (job->rows(&s, 0, l->wy_end, &w->xs, &w->ys, &w->n, &w->cap)) { w->failed = 1; return; }
+    if (job->rows(&s, 0, yb1 - yb0, &w->xs, &w->ys, &w->n, &w->cap)) { w->failed = 1; return; }
     /* convert to image pixels now (scale known here) */
     if (w->n > w->wcap) {
         int nc = w->cap;
@@ -357,7 +369,7 @@ static void level_task(void *vctx, int li, int thread) {
     }
     for (int i = n0; i < w->n; i++) {
         w->xs[i] = (int)lrintf((float)w->xs[i] * l->scale);
-        w->ys[i] = (int)lrintf((float)w->ys[i] * l->scale);
+        w->ys[i] = (int)lrintf((float)(w->ys[i] + yb0) * l->scale);
         w->ws[i] = l->win_w;
         w->hs[i] = l->win_h;
     }
@@ -418,7 +430,7 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
     if (nl < 0) return fs_error(FS_ERR_NOMEM, "detect: out of memory");
     if (nl == 0) { free(lv); return FS_OK; }
     int nthreads = p->threads > 0 ? p->threads : fs_cpu_count();
-    if (nthreads > nl) nthreads = nl;
+    if (nthreads > 4 * nl) nthreads = 4 * nl;
     if (nthreads < 1) nthreads = 1;
     haar_worker *wk = calloc((size_t)nthreads, sizeof *wk);
     float *fw = malloc(sizeof *fw * 3 * (size_t)c->nfeatures);
@@ -426,30 +438,45 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
     if (!wk || !fw) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }
     for (int f = 0; f < c->nfeatures; f++)
         for (int k = 0; k < 3; k++) fw[3 * f + k] = c->features[f].weight[k];
-    size_t plane = (size_t)(lv[0].w + 1) * (lv[0].h + 1);
+    /* tasks: bands of BAND_ROWS window rows (a multiple of every ystep), largest levels first */
+    int ntasks = 0, tcap = 0;
+    for (int i = 0; i < nl; i++) tcap += (lv[i].wy_end + BAND_ROWS - 1) / BAND_ROWS;
+    int *tl = malloc(sizeof *tl * 3 * (size_t)(tcap ? tcap : 1));
+    if (!tl) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }
+    for (int i = 0; i < nl; i++)
+        for (int y = 0; y < lv[i].wy_end; y += BAND_ROWS) {
+            tl[ntasks] = i;
+            tl[tcap + ntasks] = y;
+            tl[2 * tcap + ntasks] = y + BAND_ROWS < lv[i].wy_end ? y + BAND_ROWS : lv[i].wy_end;
+            ntasks++;
+        }
+    int maxrows = BAND_ROWS + c->win_h < lv[0].h ? BAND_ROWS + c->win_h : lv[0].h;
+    size_t plane = (size_t)(lv[0].w + 1) * (maxrows + 1);
+    size_t pad = 512 + 4 * (size_t)c->win_w; /* lane scans read a little past the last row */
     for (int t = 0; t < nthreads; t++) {
-        wk[t].img = malloc((size_t)lv[0].w * lv[0].h + 64);
-        wk[t].ibuf = malloc(sizeof(int32_t) * (plane * (c->has_tilted ? 3 : 2) + 256));
-        wk[t].tscratch = c->has_tilted ? malloc(sizeof(uint32_t) * 2 * (size_t)(lv[0].w + lv[0].h + 4)) : NULL;
+        wk[t].img = malloc((size_t)lv[0].w * maxrows + 64);
+        wk[t].ibuf = malloc(sizeof(int32_t) * (plane * (c->has_tilted ? 3 : 2) + pad));
+        wk[t].dbuf = malloc(sizeof(int32_t) * (plane * 2 + pad));
+        wk[t].tscratch = c->has_tilted ? malloc(sizeof(uint32_t) * 2 * (size_t)(lv[0].w + maxrows + 4)) : NULL;
         wk[t].fofs = malloc(sizeof(int) * HAAR_FOFS * (size_t)c->nfeatures);
-        if (!wk[t].img || !wk[t].ibuf || !wk[t].fofs || (c->has_tilted && !wk[t].tscratch)) {
+        if (!wk[t].img || !wk[t].ibuf || !wk[t].dbuf || !wk[t].fofs || (c->has_tilted && !wk[t].tscratch)) {
             st = fs_error(FS_ERR_NOMEM, "detect: out of memory for a %dx%d image", gray->width, gray->height);
+            free(tl);
             goto done;
         }
-        memset(wk[t].ibuf + plane * (c->has_tilted ? 3 : 2), 0, 256 * sizeof(int32_t));
-        wk[t].dbuf = malloc(sizeof(int32_t) * (plane * 2 + 256));
-        if (!wk[t].dbuf) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }
-        memset(wk[t].dbuf + plane * 2, 0, 256 * sizeof(int32_t));
+        memset(wk[t].ibuf + plane * (c->has_tilted ? 3 : 2), 0, pad * sizeof(int32_t));
+        memset(wk[t].dbuf + plane * 2, 0, pad * sizeof(int32_t));
     }
-    haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL), 0};
+    haar_job job = {c, gray, lv, nl, wk, fw, rows ? rows : haar_select_rows(c, NULL), 0, tl, tl + tcap, tl + 2 * tcap};
     job.deint_ok = job.rows == haar_rows_lanes;
 #if defined(__x86_64__)
     job.deint_ok |= job.rows == haar_rows_avx2;
 #endif
     int cached;
     fs_pool *pool = pool_get(nthreads, &cached);
-    fs_pool_run(pool, nl, level_task, &job);
+    fs_pool_run(pool, ntasks, level_task, &job);
     pool_put(pool, cached);
+    free(tl);
     int total = 0;
     for (int t = 0; t < nthreads; t++) {
         if (wk[t].failed) { st = fs_error(FS_ERR_NOMEM, "detect: out of memory"); goto done; }

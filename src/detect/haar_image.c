@@ -56,10 +56,10 @@ static void hline(const uint8_t *src, const lin_coef *cx, int xmin, int xmax, in
     for (; x < dw; x++) out[x] = last;
 }
 
-int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
-                             uint8_t *dst, int dw, int dh) {
+int haar_resize_linear_exact_rows(const uint8_t *src, int sw, int sh, int sstride,
+                                  uint8_t *dst, int dw, int dh, int r0, int r1) {
     if (sw == dw && sh == dh) {
-        for (int y = 0; y < dh; y++) memcpy(dst + (size_t)y * dw, src + (size_t)y * sstride, (size_t)dw);
+        for (int y = r0; y < r1; y++) memcpy(dst + (size_t)(y - r0) * dw, src + (size_t)y * sstride, (size_t)dw);
         return 0;
     }
     lin_coef *cx = malloc(sizeof *cx * (size_t)(dw + dh));
@@ -70,35 +70,34 @@ int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
     lin_coeffs(sw, dw, cx, &xmin, &xmax);
     lin_coeffs(sh, dh, cy, &ymin, &ymax);
     uint16_t *l0 = lines, *l1 = lines + dw, *tmp = lines + 2 * dw;
-    int have0 = -1, have1 = -1; /* source rows held in l0 / l1 */
-    int y = 0;
-    if (ymin > 0) {
-        hline(src, cx, xmin, xmax, dw, tmp);
-        for (; y < ymin; y++)
-            for (int x = 0; x < dw; x++) dst[(size_t)y * dw + x] = (uint8_t)((tmp[x] + 128) >> 8);
-    }
-    for (; y < ymax; y++) {
-        int r0 = cy[y].ofs, r1 = r0 + 1;
-        if (have0 != r0) {
-            if (have1 == r0) { uint16_t *t = l0; l0 = l1; l1 = t; have0 = r0; have1 = -1; }
-            else { hline(src + (size_t)r0 * sstride, cx, xmin, xmax, dw, l0); have0 = r0; }
+    int have0 = -1, have1 = -1, have_tmp = -1; /* source rows held in l0 / l1 / tmp */
+    for (int y = r0; y < r1; y++) {
+        uint8_t *d = dst + (size_t)(y - r0) * dw;
+        if (y < ymin || y >= ymax) { /* above / below the interpolated range: a replicated edge row */
+            int r = y < ymin ? 0 : sh - 1;
+            if (have_tmp != r) { hline(src + (size_t)r * sstride, cx, xmin, xmax, dw, tmp); have_tmp = r; }
+            for (int x = 0; x < dw; x++) d[x] = (uint8_t)((tmp[x] + 128) >> 8);
+            continue;
         }
-        if (have1 != r1) { hline(src + (size_t)r1 * sstride, cx, xmin, xmax, dw, l1); have1 = r1; }
+        int ra = cy[y].ofs, rb = ra + 1;
+        if (have0 != ra) {
+            if (have1 == ra) { uint16_t *t = l0; l0 = l1; l1 = t; have0 = ra; have1 = -1; }
+            else { hline(src + (size_t)ra * sstride, cx, xmin, xmax, dw, l0); have0 = ra; }
+        }
+        if (have1 != rb) { hline(src + (size_t)rb * sstride, cx, xmin, xmax, dw, l1); have1 = rb; }
         uint32_t c0 = cy[y].c0, c1 = cy[y].c1;
-        uint8_t *d = dst + (size_t)y * dw;
         for (int x = 0; x < dw; x++) {
             uint32_t v = ((uint32_t)l0[x] * c0 + (uint32_t)l1[x] * c1 + (1u << 15)) >> 16;
             d[x] = (uint8_t)(v > 255 ? 255 : v);
         }
     }
-    if (y < dh) {
-        hline(src + (size_t)(sh - 1) * sstride, cx, xmin, xmax, dw, tmp);
-        for (; y < dh; y++)
-            for (int x = 0; x < dw; x++) dst[(size_t)y * dw + x] = (uint8_t)((tmp[x] + 128) >> 8);
-    }
     free(cx);
     free(lines);
     return 0;
+}
+
+int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride, uint8_t *dst, int dw, int dh) {
+    return haar_resize_linear_exact_rows(src, sw, sh, sstride, dst, dw, dh, 0, dh);
 }
 
 /* Integrals. sum/sqsum follow cv::integral (first row and column zero); arithmetic is done in

@@ -67,6 +67,9 @@ int haar_xml_count_children(const haar_xdoc *d, int parent);
  * Returns 0, or -1 when its small scratch allocation fails. */
 int haar_resize_linear_exact(const uint8_t *src, int sw, int sh, int sstride,
                              uint8_t *dst, int dw, int dh);
+/* Only rows [r0, r1) of that dw x dh result, written from dst's first row. */
+int haar_resize_linear_exact_rows(const uint8_t *src, int sw, int sh, int sstride,
+                                  uint8_t *dst, int dw, int dh, int r0, int r1);
 /* Integral images of a w x h 8-bit image into (w+1) x (h+1) arrays with row stride `step` (ints):
  * sum and squared sum (32-bit, wrapping like OpenCV's CV_32S sqsum); tilted if non-NULL
  * (OpenCV's rotated-sum definition, needs scratch of 2*(w+h+4) uint32). */

@@ -270,6 +270,13 @@ TEST(resize_linear_exact_vs_cv2) {
         for (int i = 0; i < dw * dh; i++)
             CHECK_MSG(out[i] == p[i], "%dx%d -> %dx%d: pixel (%d,%d) %d vs cv2 %d", sw, sh, dw, dh, i % dw, i / dw,
                       out[i], p[i]);
+        /* the same rows computed band by band (as the detector's tasks do) */
+        for (int r0 = 0; r0 < dh; r0 += 4) {
+            int r1 = r0 + 5 < dh ? r0 + 5 : dh;
+            memset(out, 0, (size_t)dw * dh);
+            CHECK(haar_resize_linear_exact_rows(src, sw, sh, sw, out, dw, dh, r0, r1) == 0);
+            CHECK_MSG(!memcmp(out, p + (size_t)r0 * dw, (size_t)(r1 - r0) * dw), "rows [%d,%d) of %dx%d", r0, r1, dw, dh);
+        }
         p += (size_t)dw * dh;
         free(out);
         cases++;
