@@ -279,6 +279,53 @@ typedef struct {
  * difference of corners inside the window), so the bands of a level are independent tasks. */
 #define BAND_ROWS 96
 
+/* Corner offset of window-relative (x, y) in an integral with row stride `step`; with `deint` the
+ * row holds its even columns first (ceil(step/2) of them), then the odd ones. */
+static inline int corner_ofs(int x, int y, int step, int deint) {
+    return deint ? (x & 1 ? (step + 1) / 2 : 0) + (x >> 1) + step * y : x + step * y;
+}
+
+/* Per-feature corner offsets (HAAR_FOFS each) for an integral of row stride `step`; tilted
+ * rectangles address the tilted plane at `tofs`. */
+static void feature_offsets(const fs_cascade *c, int *fofs, int step, int tofs, int deint) {
+    for (int f = 0; f < c->nfeatures; f++) {
+        const haar_feature *hf = &c->features[f];
+        int *o = fofs + HAAR_FOFS * f;
+        if (c->lbp) { /* 4x4 grid of cell corners, row-major */
+            const haar_irect *r = &hf->r[0];
+            for (int j = 0; j < 4; j++)
+                for (int i = 0; i < 4; i++) o[4 * j + i] = r->x + i * r->w + step * (r->y + j * r->h);
+            continue;
+        }
+        for (int k = 0; k < 3; k++, o += 4) {
+            const haar_irect *r = &hf->r[k];
+            if (hf->weight[k] == 0.0f && k == 2) { o[0] = o[1] = o[2] = o[3] = 0; continue; }
+            if (hf->tilted) {
+                o[0] = tofs + r->x + step * r->y;
+                o[1] = tofs + r->x - r->h + step * (r->y + r->h);
+                o[2] = tofs + r->x + r->w + step * (r->y + r->w);
+                o[3] = tofs + r->x + r->w - r->h + step * (r->y + r->w + r->h);
+            } else {
+                o[0] = corner_ofs(r->x, r->y, step, deint);
+                o[1] = corner_ofs(r->x + r->w, r->y, step, deint);
+                o[2] = corner_ofs(r->x, r->y + r->h, step, deint);
+                o[3] = corner_ofs(r->x + r->w, r->y + r->h, step, deint);
+            }
+        }
+    }
+}
+
+/* The split even/odd column layout of sum and sqsum (planes of `plane` ints) into dst. */
+static void split_columns(const int32_t *src, int32_t *dst, int step, int rows, int plane) {
+    int ne = (step + 1) / 2;
+    for (int p = 0; p < 2; p++)
+        for (int y = 0; y < rows; y++) {
+            const int32_t *s = src + (size_t)p * plane + (size_t)y * step;
+            int32_t *d = dst + (size_t)p * plane + (size_t)y * step;
+            for (int x = 0; x < step; x++) d[(x & 1 ? ne : 0) + (x >> 1)] = s[x];
+        }
+}
+
 static void level_task(void *vctx, int task, int thread) {
     haar_job *job = vctx;
     haar_worker *w = &job->wk[thread];
@@ -301,42 +348,12 @@ static void level_task(void *vctx, int task, int thread) {
     int tofs = 2 * plane;
     /* ystep-2 levels for the lane scans: columns reordered even-then-odd within each row, so the
      * corners of 8 windows two pixels apart are 8 consecutive ints */
-    int deint = job->deint_ok && l->ystep == 2, ne = (step + 1) / 2;
+    int deint = job->deint_ok && l->ystep == 2;
     if (deint) {
-        for (int p = 0; p < 2; p++)
-            for (int y = 0; y < rows; y++) {
-                const int32_t *src = sum + (size_t)p * plane + (size_t)y * step;
-                int32_t *dst = w->dbuf + (size_t)p * plane + (size_t)y * step;
-                for (int x = 0; x < step; x++) dst[(x & 1 ? ne : 0) + (x >> 1)] = src[x];
-            }
+        split_columns(sum, w->dbuf, step, rows, plane);
         sum = w->dbuf;
     }
-#define COFF(x, y) (deint ? ((x) & 1 ? ne : 0) + ((x) >> 1) + step * (y) : (x) + step * (y))
-    for (int f = 0; f < c->nfeatures && c->lbp; f++) { /* 4x4 grid of cell corners, row-major */
-        const haar_irect *r = &c->features[f].r[0];
-        int *o = w->fofs + HAAR_FOFS * f;
-        for (int j = 0; j < 4; j++)
-            for (int i = 0; i < 4; i++) o[4 * j + i] = r->x + i * r->w + step * (r->y + j * r->h);
-    }
-    for (int f = 0; f < c->nfeatures && !c->lbp; f++) {
-        const haar_feature *hf = &c->features[f];
-        int *o = w->fofs + HAAR_FOFS * f;
-        for (int k = 0; k < 3; k++, o += 4) {
-            const haar_irect *r = &hf->r[k];
-            if (hf->weight[k] == 0.0f && k == 2) { o[0] = o[1] = o[2] = o[3] = 0; continue; }
-            if (hf->tilted) {
-                o[0] = tofs + r->x + step * r->y;
-                o[1] = tofs + r->x - r->h + step * (r->y + r->h);
-                o[2] = tofs + r->x + r->w + step * (r->y + r->w);
-                o[3] = tofs + r->x + r->w - r->h + step * (r->y + r->w + r->h);
-            } else {
-                o[0] = COFF(r->x, r->y);
-                o[1] = COFF(r->x + r->w, r->y);
-                o[2] = COFF(r->x, r->y + r->h);
-                o[3] = COFF(r->x + r->w, r->y + r->h);
-            }
-        }
-    }
+    feature_offsets(c, w->fofs, step, tofs, deint);
     haar_scale_ctx s = {0};
     s.c = c;
     s.sum = sum;
@@ -346,16 +363,15 @@ static void level_task(void *vctx, int task, int thread) {
     s.fofs = w->fofs;
     s.fw = job->fw;
     int nx = 1, ny = 1, nw = c->win_w - 2, nh = c->win_h - 2;
-    s.nofs[0] = COFF(nx, ny);
-    s.nofs[1] = COFF(nx + nw, ny);
-    s.nofs[2] = COFF(nx, ny + nh);
-    s.nofs[3] = COFF(nx + nw, ny + nh);
-#undef COFF
+    s.nofs[0] = corner_ofs(nx, ny, step, deint);
+    s.nofs[1] = corner_ofs(nx + nw, ny, step, deint);
+    s.nofs[2] = corner_ofs(nx, ny + nh, step, deint);
+    s.nofs[3] = corner_ofs(nx + nw, ny + nh, step, deint);
     s.deint = deint;
     s.area = (double)nw * nh;
     s.ystep = l->ystep;
     s.wx_end = l->wx_end;
-    s.wy_end = l->wy_end;
+    s.wy_end = yb1 - yb0; /* band-relative rows */
     int n0 = w->n;
     if (job->rows(&s, 0, yb1 - yb0, &w->xs, &w->ys, &w->n, &w->cap)) { w->failed = 1; return; }
     /* convert to image pixels now (scale known here) */
@@ -472,6 +488,7 @@ fs_status haar_detect_raw(const fs_cascade *c, const fs_image *gray, const fs_ha
 #if defined(__x86_64__)
     job.deint_ok |= job.rows == haar_rows_avx2;
 #endif
+    job.deint_ok &= !c->has_tilted && !c->lbp;
     int cached;
     fs_pool *pool = pool_get(nthreads, &cached);
     fs_pool_run(pool, ntasks, level_task, &job);
