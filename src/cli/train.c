@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "usage: facescore train --data DIR [options]\n"
             "  --data DIR             SCUT-FBP5500 folder, man/ woman/ folder layout, or a CSV file (path,score[,gender])\n"
             "  --protocol P           60/40 (default), 5fold (five models, averaged test report) or all\n"
-            "  --backbone NAMES       faceres+mnv2 (default); any of mnv2, faceres, mfn joined by +\n"
+            "  --backbone NAMES       faceres+mnv2+mfn (default); any of mnv2, faceres, mfn joined by +\n"
             "  --crop C               align (default: YuNet 5-point alignment), box15 (box x1.5), box10 (original)\n"
             "  --detector D           yunet (default) or haar (seed mode: Haar box crop)\n"
             "  --per-gender yes|no    per-gender score heads (the original) or one shared pair (default no)\n"

@@ -14,7 +14,7 @@
 #include "score/backbone.h"
 
 typedef struct {
-    const char *backbones;   /* "faceres+mnv2" */
+    const char *backbones;   /* "faceres+mnv2+mfn" (default) */
     bb_crop crop;
     fs_detector_type detector;
     const char *models_dir;  /* folder with the backbone folders */

@@ -89,7 +89,7 @@ TEST(scorer_api_on_a_face) {
     o.model_path = "models/facescore/scut60.fsh";
     fs_scorer *s;
     CHECK_MSG(fs_scorer_open(&o, &s) == FS_OK, "%s", fs_last_error());
-    CHECK(!strcmp(fs_scorer_meta(s, "backbones"), "faceres+mnv2"));
+    CHECK(!strcmp(fs_scorer_meta(s, "backbones"), "faceres+mnv2+mfn"));
     CHECK(fs_scorer_meta(s, "metrics.test") != NULL);
     fs_image img;
     CHECK(fs_image_load("samples/face.jpg", 3, NULL, &img) == FS_OK);

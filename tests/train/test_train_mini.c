@@ -16,6 +16,7 @@
 static int have_backbones(void) {
     return fs_test_exists("models/human_faceres/faceres.json") &&
            fs_test_exists("models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite") &&
+           fs_test_exists("models/mobilefacenet/MobileFaceNet.tflite") &&
            fs_test_exists("models/yunet/yunet_n_dynamic.onnx");
 }
 
@@ -133,6 +134,7 @@ TEST(feature_cache_is_per_backbone_and_exact) {
     o.threads = 2;
     o.quiet = 1;
     o.cache_dir = NULL;
+    o.backbones = "faceres+mnv2";
     fe_matrix ref, a, b, c;
     CHECK(fe_extract(&ds, &o, &ref) == FS_OK);          /* faceres+mnv2, no cache */
     CHECK(ref.n == 4 && ref.dim == 2304 && ref.n_cached == 0 && ref.n_noface == 0);
