@@ -273,7 +273,11 @@ int fs_cli_train(int argc, char **argv) {
         if (st != FS_OK) { fprintf(stderr, "facescore train: %s\n", fs_last_error()); return 1; }
         fe_matrix xtr, xte = {0};
         st = features(&o, &tr, o.fe.augment, &xtr);
-        if (st == FS_OK && te.n) st = fe_extract(&te, &o.fe, &xte);
+        if (st == FS_OK && te.n) {   /* test images: plain crops, never augmented */
+            fe_options plain = o.fe;
+            plain.augment = 0;
+            st = fe_extract(&te, &plain, &xte);
+        }
         if (st != FS_OK) { fprintf(stderr, "facescore train: %s\n", fs_last_error()); ds_free(&tr); ds_free(&te); return 1; }
         t_feat += xtr.ms + xte.ms; n_feat += tr.n + te.n;
         fprintf(stderr, "features: %d images, %.1f s (%d from cache, %d without a detected face)\n",
