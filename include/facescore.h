@@ -327,7 +327,7 @@ typedef struct {
 
 typedef struct {
     float p_female;          /* probability the face is female (gender head, sigmoid) */
-    int   female;            /* p_female >= 0.5 */
+    int   female;            /* p_female >= 0.5; -1 when the model was trained without gender labels */
     float score;             /* continuous score 1.00..5.00 (regression head) */
     int   cls;               /* class 1..5 = argmax of dist */
     float dist[FS_SCORE_CLASSES]; /* softmax over classes 1..5 */

@@ -107,6 +107,9 @@ static const char *draw_name(const char *out, int idx, int n, char *s, size_t le
 
 typedef struct { double decode, detect, score, total; } timings;
 
+/* "unknown" when the model had no gender labels to learn from */
+#define GENDER(f) ((f) < 0 ? "unknown" : (f) ? "female" : "male")
+
 static void print_json(const char *file, const fs_image *img, const fs_detections *d, const fs_face_score *r,
                        const int *scored, const char *det, const char *model, const timings *t) {
     printf("{\"file\":");
@@ -128,7 +131,7 @@ static void print_json(const char *file, const fs_image *img, const fs_detection
             for (int k = 0; k < 5; k++) printf("%s[%.1f,%.1f]", k ? "," : "", f->landmarks[k][0], f->landmarks[k][1]);
             printf("]");
         }
-        printf(",\"gender\":\"%s\",\"p_female\":%.4f,\"score\":%.2f,\"class\":%d,\"dist\":[", r[i].female ? "female" : "male",
+        printf(",\"gender\":\"%s\",\"p_female\":%.4f,\"score\":%.2f,\"class\":%d,\"dist\":[", GENDER(r[i].female),
                r[i].p_female, r[i].score, r[i].cls);
         for (int k = 0; k < 5; k++) printf("%s%.4f", k ? "," : "", r[i].dist[k]);
         printf("],\"rank_ko\":");
@@ -148,7 +151,7 @@ static void print_text(const char *file, const fs_image *img, const fs_detection
         if (!scored[i]) continue;
         const fs_rect *b = &d->faces[i].box;
         printf("  face %d box %d %d %d %d%s: %s (p_female %.2f), score %.2f, class %d [", i + 1, (int)b->x, (int)b->y,
-               (int)b->w, (int)b->h, i == d->largest ? " (largest)" : "", r[i].female ? "female" : "male", r[i].p_female,
+               (int)b->w, (int)b->h, i == d->largest ? " (largest)" : "", GENDER(r[i].female), r[i].p_female,
                r[i].score, r[i].cls);
         for (int k = 0; k < 5; k++) printf("%s%.2f", k ? " " : "", r[i].dist[k]);
         printf("]  %s / %s\n", r[i].rank_ko, r[i].rank_en);
@@ -168,7 +171,7 @@ static void print_csv(const char *file, const fs_detections *d, const fs_face_sc
         const fs_rect *b = &d->faces[i].box;
         csv_field(file);
         printf(",%d,%d,%d,%d,%d,%s,%.4f,%.2f,%d\n", i + 1, (int)b->x, (int)b->y, (int)b->w, (int)b->h,
-               r[i].female ? "female" : "male", r[i].p_female, r[i].score, r[i].cls);
+               GENDER(r[i].female), r[i].p_female, r[i].score, r[i].cls);
     }
 }
 

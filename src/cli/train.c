@@ -156,6 +156,9 @@ static fs_status save_model(const train_opts *o, const hd_model *m, const ds_set
     META("flip_average", "1");
     META("labels", "1,2,3,4,5");
     META("per_gender", "%d", m->per_gender);
+    int known = 0;
+    for (int i = 0; i < train->n; i++) known += train->items[i].gender >= 0;
+    META("gender_trained", "%d", known > 0);   /* 0: no gender labels, the gender head is untrained */
     char buf[256];
     snprintf(buf, sizeof buf, "%s", o->fe.backbones);
     static char keys[8][3][64];

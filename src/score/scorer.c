@@ -158,7 +158,8 @@ fs_status fs_scorer_score(fs_scorer *s, const fs_image *img, const fs_face *face
     hd_output o;
     hd_predict(&s->heads, s->feat, &o);
     out->p_female = o.p_female;
-    out->female = o.p_female >= 0.5f;
+    const char *gt = mf_get(&s->mf, "gender_trained");
+    out->female = gt && !strcmp(gt, "0") ? -1 : o.p_female >= 0.5f;
     out->score = o.score;
     out->cls = o.cls;
     memcpy(out->dist, o.dist, sizeof out->dist);
