@@ -9,6 +9,9 @@
 # test binary. Files under a folder named avx2/ or avx512/ are compiled with those ISA flags and only
 # on x86-64; files under neon/ only on aarch64. Nothing else needs listing here.
 
+# build in parallel by default (2 cores here)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2

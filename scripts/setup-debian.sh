@@ -6,6 +6,8 @@ PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libj
 PKGS="$PKGS clang libclang-rt-14-dev"
 # ONNX backend test cases (tests/nn/test_onnx_conformance.c skips without them)
 PKGS="$PKGS libonnx-testdata"
+# tests: Debian's extra cascades (tilted / tree Haar) for the OpenCV parity tests
+PKGS="$PKGS opencv-data"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=""
