@@ -13,7 +13,7 @@ static void usage(FILE *f) {
             "usage: facescore <command> [options]\n"
             "\n"
             "commands:\n"
-            "  detect IMAGE...            find faces (Haar cascade), print result code and boxes\n"
+            "  detect IMAGE...            find faces (YuNet or Haar): result code, boxes, landmarks, crops\n"
             "  score IMAGE...             detect faces and score them: gender, 1-5 score, class, rank\n"
             "  train --data DIR           train the gender and score heads (SCUT-FBP5500, folders or CSV)\n"
             "  eval --data DIR            evaluate a heads model: PC, MAE, RMSE, 5-class and gender accuracy\n"

@@ -505,19 +505,19 @@ TEST(cli_detect_json_and_errors) {
     if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
     char cmd[1024];
     int st;
-    snprintf(cmd, sizeof cmd, "%s detect --json --scale-factor 1.1 --min-neighbors 5 tests/data/detect/grace_hopper.jpg", bin);
+    snprintf(cmd, sizeof cmd, "%s detect --detector haar --json --scale-factor 1.1 --min-neighbors 5 tests/data/detect/grace_hopper.jpg", bin);
     char *out = run_cmd(cmd, &st);
     CHECK(out && st == 0);
     CHECK_MSG(!strcmp(out, "{\"file\":\"tests/data/detect/grace_hopper.jpg\",\"width\":512,\"height\":600,"
-                           "\"code\":2,\"largest\":0,\"detector\":\"haar\",\"faces\":[{\"box\":[155,103,223,223]}]}\n"),
+                           "\"code\":2,\"largest\":0,\"detector\":\"haar\",\"faces\":[{\"box\":[155,103,223,223],\"confidence\":28.0000}]}\n"),
               "got: %s", out);
     free(out);
-    snprintf(cmd, sizeof cmd, "%s detect --scale-factor 1.1 /nonexistent.jpg samples/face.jpg 2>&1", bin);
+    snprintf(cmd, sizeof cmd, "%s detect --detector haar --scale-factor 1.1 /nonexistent.jpg samples/face.jpg 2>&1", bin);
     out = run_cmd(cmd, &st);
     CHECK(out && WEXITSTATUS(st) == 1);
     CHECK_MSG(strstr(out, "/nonexistent.jpg") && strstr(out, "samples/face.jpg: code 1, 4 faces"), "got: %s", out);
     free(out);
-    snprintf(cmd, sizeof cmd, "%s bench detect --reps 2 --scale-factor 1.2 tests/data/detect/grace_hopper.jpg", bin);
+    snprintf(cmd, sizeof cmd, "%s bench detect --detector haar --reps 2 --scale-factor 1.2 tests/data/detect/grace_hopper.jpg", bin);
     out = run_cmd(cmd, &st);
     CHECK(out && st == 0);
     char *last = out + strlen(out) - 1;
