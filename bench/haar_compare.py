@@ -62,7 +62,7 @@ def main():
             if not isinstance(boxes, list):
                 continue
             sf, mn = key[key.index("(") + 1:-1].split(",")
-            out = subprocess.run([a.bin, "detect", "--json", "--scale-factor", sf, "--min-neighbors", mn,
+            out = subprocess.run([a.bin, "detect", "--detector", "haar", "--json", "--scale-factor", sf, "--min-neighbors", mn,
                                   "--threads", a.threads, path], capture_output=True, text=True)
             if out.returncode != 0:
                 print("%-26s %-14s facescore failed: %s" % (name, key, out.stderr.strip()))

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(HERE)
 def run_ours(binary, files, sf, mn, threads):
     res = {}
     for i in range(0, len(files), 500):
-        out = subprocess.run([binary, "detect", "--json", "--threads", str(threads), "--scale-factor", str(sf),
+        out = subprocess.run([binary, "detect", "--detector", "haar", "--json", "--threads", str(threads), "--scale-factor", str(sf),
                               "--min-neighbors", str(mn)] + files[i:i + 500], capture_output=True, text=True)
         if out.returncode != 0:
             sys.stderr.write(out.stderr)

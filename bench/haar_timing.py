@@ -25,7 +25,7 @@ PEER = os.path.join(ROOT, "..", "shared", "bench", "peers", "haar_opencv.py")
 
 
 def ours(binary, image, sf, mn, threads, reps):
-    out = subprocess.run([binary, "bench", "detect", "--threads", str(threads), "--reps", str(reps),
+    out = subprocess.run([binary, "bench", "detect", "--detector", "haar", "--threads", str(threads), "--reps", str(reps),
                           "--scale-factor", str(sf), "--min-neighbors", str(mn), image],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[-1].startswith("median_ms "), out
