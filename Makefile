@@ -10,7 +10,9 @@
 # on x86-64; files under neon/ only on aarch64. Nothing else needs listing here.
 
 # build in parallel by default (2 cores here)
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 
 CC      ?= cc
 BUILD   ?= build
