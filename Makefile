@@ -10,7 +10,7 @@
 # on x86-64; files under neon/ only on aarch64. Nothing else needs listing here.
 
 # build in parallel by default (2 cores here)
-ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS)),)
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
