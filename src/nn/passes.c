@@ -52,6 +52,12 @@ static void kill_node(nn_node *n) {
     n->type = NN_OP_IDENTITY;
 }
 
+/* producer of t when t is read by exactly one input and is no graph output, else -1 */
+static int sole_producer(const pass_info *pi, int t) {
+    int p = pi->prod[t];
+    return p >= 0 && pi->uses[t] == 1 && !pi->is_out[t] ? p : -1;
+}
+
 static int is_dead(const nn_node *n) { return n->n_out == 0; }
 
 static int is_unary_eltwise(const nn_node *n) {
@@ -93,176 +99,181 @@ static int add_tensor_like(nn_graph *g, int src, const char *tag, int ndim, cons
     return nn_graph_add_tensor(g, nm, g->tensors[src].dtype, ndim, dims);
 }
 
-/* ------------------------------------------------------------------ transpose sinking */
+/* a transpose's permutation over r dims; all zeros (perm not given) means reversed */
+static void transpose_perm(const nn_node *t, int r, int *perm) {
+    int zero = 1;
+    for (int k = 0; k < r; k++) zero &= t->attr.perm[k] == 0;
+    for (int k = 0; k < r; k++) perm[k] = zero ? r - 1 - k : t->attr.perm[k];
+}
 
-int nn_pass_sink_transposes(nn_graph *g) {
+/* ------------------------------------------------------------------ pass driver */
+
+/* one rewrite at node i: 1 rewritten, 0 not, -1 out of memory */
+typedef int (*node_rewrite)(nn_graph *g, const pass_info *pi, int i);
+
+/* tries fn at every node; use counts are rebuilt after each rewrite. Returns rewrites or -1 */
+static int run_pass(nn_graph *g, node_rewrite fn) {
     pass_info pi;
     if (info_build(g, &pi)) return -1;
     int changes = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *n = &g->nodes[i];
-        if (is_dead(n)) continue;
-        int unary = is_unary_eltwise(n), binary = is_binary_eltwise(n);
-        if (!unary && !binary) continue;
-        int v0 = n->in[0], t0 = pi.prod[v0];
-        int v1 = binary ? n->in[1] : -1, t1 = binary ? pi.prod[v1] : -1;
-        /* which input comes from a transpose we can move */
-        nn_node *T0 = t0 >= 0 && g->nodes[t0].type == NN_OP_TRANSPOSE ? &g->nodes[t0] : NULL;
-        nn_node *T1 = t1 >= 0 && g->nodes[t1].type == NN_OP_TRANSPOSE ? &g->nodes[t1] : NULL;
-        nn_node *Tm;
-        int tm_idx;
-        if (unary) {
-            if (!T0 || pi.uses[v0] != 1 || pi.is_out[v0]) continue;
-            Tm = T0;
-            tm_idx = t0;
-        } else {
-            int ok0 = T0 && pi.uses[v0] == 1 && !pi.is_out[v0];
-            int ok1 = T1 && pi.uses[v1] == 1 && !pi.is_out[v1];
-            int r = g->tensors[n->out[0]].ndim;
-            if (ok0 && ok1) {
-                int rk = g->tensors[T0->in[0]].ndim;
-                if (rk != g->tensors[T1->in[0]].ndim || rk != r ||
-                    memcmp(T0->attr.perm, T1->attr.perm, sizeof(int) * (size_t)rk))
-                    continue;
-                Tm = T0;
-                tm_idx = t0;
-            } else if (ok0 && is_unit_const(&g->tensors[v1], r) && g->tensors[v0].ndim == r) {
-                Tm = T0;
-                tm_idx = t0;
-            } else if (ok1 && is_unit_const(&g->tensors[v0], r) && g->tensors[v1].ndim == r) {
-                Tm = T1;
-                tm_idx = t1;
-            } else {
-                continue;
-            }
-        }
-        /* n: u -> w' (pre-transpose layout); Tm: w' -> w */
-        int w = n->out[0];
-        nn_tensor *wt = &g->tensors[w];
-        int r = wt->ndim;
-        int64_t d[NN_MAX_DIMS];
-        int perm[NN_MAX_DIMS];
-        memcpy(perm, Tm->attr.perm, sizeof perm);
-        for (int k = 0; k < r; k++) d[perm[k]] = wt->dims[k]; /* w[k] = w'[perm[k]] */
-        int wp = add_tensor_like(g, w, "pre", r, d);
-        if (wp < 0) { info_free(&pi); return -1; }
-        n = &g->nodes[i];
-        Tm = &g->nodes[tm_idx];
-        if (unary) {
-            n->in[0] = Tm->in[0];
-        } else {
-            if (T0 && Tm == T0 && T1 && pi.uses[v1] == 1 && !pi.is_out[v1] && !is_unit_const(&g->tensors[v1], r)) {
-                n->in[0] = T0->in[0];
-                n->in[1] = T1->in[0];
-                kill_node(T1);
-            } else if (Tm == T0) {
-                n->in[0] = T0->in[0];
-            } else {
-                n->in[1] = T1->in[0];
-            }
-        }
-        n->out[0] = wp;
-        Tm->in[0] = wp;
-        Tm->out[0] = w;
-        /* the moved transpose now follows n: re-sorted by cleanup; keep info consistent */
+        int r = fn(g, &pi, i);
+        if (r < 0) { info_free(&pi); return -1; }
+        if (!r) continue;
+        changes++;
         info_free(&pi);
         if (info_build(g, &pi)) return -1;
-        changes++;
     }
     info_free(&pi);
     return changes;
 }
+
+/* ------------------------------------------------------------------ transpose sinking */
+
+static int sink_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *n = &g->nodes[i];
+    if (is_dead(n)) return 0;
+    int unary = is_unary_eltwise(n), binary = is_binary_eltwise(n);
+    if (!unary && !binary) return 0;
+    int v0 = n->in[0], t0 = pi->prod[v0];
+    int v1 = binary ? n->in[1] : -1, t1 = binary ? pi->prod[v1] : -1;
+    /* which input comes from a transpose we can move */
+    nn_node *T0 = t0 >= 0 && g->nodes[t0].type == NN_OP_TRANSPOSE ? &g->nodes[t0] : NULL;
+    nn_node *T1 = t1 >= 0 && g->nodes[t1].type == NN_OP_TRANSPOSE ? &g->nodes[t1] : NULL;
+    nn_node *Tm;
+    int tm_idx;
+    if (unary) {
+        if (!T0 || pi->uses[v0] != 1 || pi->is_out[v0]) return 0;
+        Tm = T0;
+        tm_idx = t0;
+    } else {
+        int ok0 = T0 && pi->uses[v0] == 1 && !pi->is_out[v0];
+        int ok1 = T1 && pi->uses[v1] == 1 && !pi->is_out[v1];
+        int r = g->tensors[n->out[0]].ndim;
+        if (ok0 && ok1) {
+            int rk = g->tensors[T0->in[0]].ndim;
+            if (rk != g->tensors[T1->in[0]].ndim || rk != r ||
+                memcmp(T0->attr.perm, T1->attr.perm, sizeof(int) * (size_t)rk))
+                return 0;
+            Tm = T0;
+            tm_idx = t0;
+        } else if (ok0 && is_unit_const(&g->tensors[v1], r) && g->tensors[v0].ndim == r) {
+            Tm = T0;
+            tm_idx = t0;
+        } else if (ok1 && is_unit_const(&g->tensors[v0], r) && g->tensors[v1].ndim == r) {
+            Tm = T1;
+            tm_idx = t1;
+        } else {
+            return 0;
+        }
+    }
+    /* n: u -> w' (pre-transpose layout); Tm: w' -> w */
+    int w = n->out[0];
+    nn_tensor *wt = &g->tensors[w];
+    int r = wt->ndim;
+    int64_t d[NN_MAX_DIMS];
+    int perm[NN_MAX_DIMS];
+    memcpy(perm, Tm->attr.perm, sizeof perm);
+    for (int k = 0; k < r; k++) d[perm[k]] = wt->dims[k]; /* w[k] = w'[perm[k]] */
+    int wp = add_tensor_like(g, w, "pre", r, d);
+    if (wp < 0) return -1;
+    n = &g->nodes[i];
+    Tm = &g->nodes[tm_idx];
+    if (unary) {
+        n->in[0] = Tm->in[0];
+    } else {
+        if (T0 && Tm == T0 && T1 && pi->uses[v1] == 1 && !pi->is_out[v1] && !is_unit_const(&g->tensors[v1], r)) {
+            n->in[0] = T0->in[0];
+            n->in[1] = T1->in[0];
+            kill_node(T1);
+        } else if (Tm == T0) {
+            n->in[0] = T0->in[0];
+        } else {
+            n->in[1] = T1->in[0];
+        }
+    }
+    n->out[0] = wp;
+    Tm->in[0] = wp;
+    Tm->out[0] = w;
+    /* the moved transpose now follows n: re-sorted by cleanup (run_pass rebuilds the use counts) */
+    return 1;
+}
+
+int nn_pass_sink_transposes(nn_graph *g) { return run_pass(g, sink_one); }
 
 /* ------------------------------------------------------------------ transpose merging */
 
-int nn_pass_merge_transposes(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *b = &g->nodes[i];
-        if (is_dead(b) || b->type != NN_OP_TRANSPOSE || b->n_in != 1) continue;
-        int y = b->in[0], pa = pi.prod[y];
-        if (pa < 0 || g->nodes[pa].type != NN_OP_TRANSPOSE) continue;
-        nn_node *a = &g->nodes[pa];
-        int x = a->in[0], r = g->tensors[x].ndim;
-        if (r != g->tensors[y].ndim || r != g->tensors[b->out[0]].ndim || r < 1) continue;
-        /* z[i] = y[pb[i]] = x[pa[pb[i]]] */
-        int c[NN_MAX_DIMS], ident = 1;
-        int pa_perm[NN_MAX_DIMS], pb_perm[NN_MAX_DIMS], za = 1, zb = 1;
-        for (int k = 0; k < r; k++) { za &= a->attr.perm[k] == 0; zb &= b->attr.perm[k] == 0; }
-        for (int k = 0; k < r; k++) {
-            pa_perm[k] = za ? r - 1 - k : a->attr.perm[k];
-            pb_perm[k] = zb ? r - 1 - k : b->attr.perm[k];
-        }
-        for (int k = 0; k < r; k++) {
-            c[k] = pa_perm[pb_perm[k]];
-            ident &= c[k] == k;
-        }
-        int z = b->out[0];
-        if (ident && !pi.is_out[z]) {
-            /* consumers of z read x */
-            for (int j = 0; j < g->n_nodes; j++) {
-                nn_node *m = &g->nodes[j];
-                for (int k = 0; k < m->n_in; k++)
-                    if (m->in[k] == z) m->in[k] = x;
-            }
-            kill_node(b);
-        } else if (ident) {
-            b->type = NN_OP_IDENTITY;
-            b->in[0] = x;
-            memset(b->attr.perm, 0, sizeof b->attr.perm);
-        } else {
-            b->in[0] = x;
-            memcpy(b->attr.perm, c, sizeof(int) * (size_t)r);
-        }
-        changes++;
-        info_free(&pi);
-        if (info_build(g, &pi)) return -1;
+static int merge_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *b = &g->nodes[i];
+    if (is_dead(b) || b->type != NN_OP_TRANSPOSE || b->n_in != 1) return 0;
+    int y = b->in[0], pa = pi->prod[y];
+    if (pa < 0 || g->nodes[pa].type != NN_OP_TRANSPOSE) return 0;
+    nn_node *a = &g->nodes[pa];
+    int x = a->in[0], r = g->tensors[x].ndim;
+    if (r != g->tensors[y].ndim || r != g->tensors[b->out[0]].ndim || r < 1) return 0;
+    /* z[i] = y[pb[i]] = x[pa[pb[i]]] */
+    int c[NN_MAX_DIMS], ident = 1;
+    int pa_perm[NN_MAX_DIMS], pb_perm[NN_MAX_DIMS];
+    transpose_perm(a, r, pa_perm);
+    transpose_perm(b, r, pb_perm);
+    for (int k = 0; k < r; k++) {
+        c[k] = pa_perm[pb_perm[k]];
+        ident &= c[k] == k;
     }
-    info_free(&pi);
-    return changes;
+    int z = b->out[0];
+    if (ident && !pi->is_out[z]) {
+        /* consumers of z read x */
+        for (int j = 0; j < g->n_nodes; j++) {
+            nn_node *m = &g->nodes[j];
+            for (int k = 0; k < m->n_in; k++)
+                if (m->in[k] == z) m->in[k] = x;
+        }
+        kill_node(b);
+    } else if (ident) {
+        b->type = NN_OP_IDENTITY;
+        b->in[0] = x;
+        memset(b->attr.perm, 0, sizeof b->attr.perm);
+    } else {
+        b->in[0] = x;
+        memcpy(b->attr.perm, c, sizeof(int) * (size_t)r);
+    }
+    return 1;
 }
 
+int nn_pass_merge_transposes(nn_graph *g) { return run_pass(g, merge_one); }
+
 /* SHAPE(TRANSPOSE(x, p)) -> GATHER(SHAPE(x), p): the transpose is then often dead */
-int nn_pass_shape_of_transpose(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *n = &g->nodes[i];
-        if (is_dead(n) || n->type != NN_OP_SHAPE || n->n_in != 1) continue;
-        int v = n->in[0], p = pi.prod[v];
-        if (p < 0 || g->nodes[p].type != NN_OP_TRANSPOSE) continue;
-        int x = g->nodes[p].in[0];
-        int64_t r = g->tensors[x].ndim, perm[NN_MAX_DIMS];
-        int zero = 1;
-        for (int k = 0; k < r; k++) zero &= g->nodes[p].attr.perm[k] == 0;
-        for (int k = 0; k < r; k++) perm[k] = zero ? r - 1 - k : g->nodes[p].attr.perm[k];
-        int out = n->out[0];
-        int s0 = add_tensor_like(g, out, "pre", 1, &r);
-        if (s0 < 0) { info_free(&pi); return -1; }
-        g->tensors[s0].dtype = NN_I64;
-        char nm[256];
-        snprintf(nm, sizeof nm, "%s#perm", g->tensors[out].name);
-        int pc = nn_graph_add_const(g, nm, NN_I64, 1, &r, perm);
-        if (pc < 0) { info_free(&pi); return -1; }
-        n = &g->nodes[i];
-        n->in[0] = x;
-        n->out[0] = s0;
-        int in[2] = {s0, pc};
-        char nname[256];
-        snprintf(nname, sizeof nname, "%s", n->name ? n->name : ""); /* add_node may move g->nodes */
-        int gi = nn_graph_add_node(g, NN_OP_GATHER, nname, 2, in, 1, &out);
-        if (gi < 0) { info_free(&pi); return -1; }
-        g->nodes[gi].attr.axis = 0;
-        changes++;
-        info_free(&pi);
-        if (info_build(g, &pi)) return -1;
-    }
-    info_free(&pi);
-    return changes;
+static int shape_of_transpose_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *n = &g->nodes[i];
+    if (is_dead(n) || n->type != NN_OP_SHAPE || n->n_in != 1) return 0;
+    int v = n->in[0], p = pi->prod[v];
+    if (p < 0 || g->nodes[p].type != NN_OP_TRANSPOSE) return 0;
+    int x = g->nodes[p].in[0];
+    int64_t r = g->tensors[x].ndim, perm[NN_MAX_DIMS];
+    int tp[NN_MAX_DIMS];
+    transpose_perm(&g->nodes[p], (int)r, tp);
+    for (int k = 0; k < r; k++) perm[k] = tp[k];
+    int out = n->out[0];
+    int s0 = add_tensor_like(g, out, "pre", 1, &r);
+    if (s0 < 0) return -1;
+    g->tensors[s0].dtype = NN_I64;
+    char nm[256];
+    snprintf(nm, sizeof nm, "%s#perm", g->tensors[out].name);
+    int pc = nn_graph_add_const(g, nm, NN_I64, 1, &r, perm);
+    if (pc < 0) return -1;
+    n = &g->nodes[i];
+    n->in[0] = x;
+    n->out[0] = s0;
+    int in[2] = {s0, pc};
+    char nname[256];
+    snprintf(nname, sizeof nname, "%s", n->name ? n->name : ""); /* add_node may move g->nodes */
+    int gi = nn_graph_add_node(g, NN_OP_GATHER, nname, 2, in, 1, &out);
+    if (gi < 0) return -1;
+    g->nodes[gi].attr.axis = 0;
+    return 1;
 }
+
+int nn_pass_shape_of_transpose(nn_graph *g) { return run_pass(g, shape_of_transpose_one); }
 
 /* ------------------------------------------------------------------ activation fusion */
 
@@ -277,31 +288,24 @@ static int takes_act(nn_op_type t) {
     }
 }
 
-int nn_pass_fuse_activations(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *c = &g->nodes[i];
-        if (is_dead(c) || c->type != NN_OP_CLAMP || c->n_in != 1) continue;
-        int y = c->in[0], p = pi.prod[y];
-        if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
-        nn_node *a = &g->nodes[p];
-        if (!takes_act(a->type) || a->n_out != 1 || g->tensors[y].dtype != NN_F32) continue;
-        if (a->type == NN_OP_CLAMP && a->n_in != 1) continue;
-        float lo = fmaxf(a->attr.act_min, c->attr.act_min), hi = fminf(a->attr.act_max, c->attr.act_max);
-        if (!(lo <= hi)) continue;
-        a->attr.act_min = lo;
-        a->attr.act_max = hi;
-        a->out[0] = c->out[0];
-        kill_node(c);
-        changes++;
-        info_free(&pi);
-        if (info_build(g, &pi)) return -1;
-    }
-    info_free(&pi);
-    return changes;
+static int fuse_activation_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *c = &g->nodes[i];
+    if (is_dead(c) || c->type != NN_OP_CLAMP || c->n_in != 1) return 0;
+    int y = c->in[0], p = sole_producer(pi, y);
+    if (p < 0) return 0;
+    nn_node *a = &g->nodes[p];
+    if (!takes_act(a->type) || a->n_out != 1 || g->tensors[y].dtype != NN_F32) return 0;
+    if (a->type == NN_OP_CLAMP && a->n_in != 1) return 0;
+    float lo = fmaxf(a->attr.act_min, c->attr.act_min), hi = fminf(a->attr.act_max, c->attr.act_max);
+    if (!(lo <= hi)) return 0;
+    a->attr.act_min = lo;
+    a->attr.act_max = hi;
+    a->out[0] = c->out[0];
+    kill_node(c);
+    return 1;
 }
+
+int nn_pass_fuse_activations(nn_graph *g) { return run_pass(g, fuse_activation_one); }
 
 /* ------------------------------------------------------------------ conv folding */
 
@@ -314,110 +318,96 @@ static int channel_const(const nn_tensor *k, int64_t C, int rank) {
     return k->dims[k->ndim - 1] == C;
 }
 
-int nn_pass_fold_conv_affine(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *m = &g->nodes[i];
-        if (is_dead(m) || (m->type != NN_OP_MUL && m->type != NN_OP_ADD && m->type != NN_OP_SUB) || m->n_in != 2) continue;
-        if (m->attr.act_min != -INFINITY || m->attr.act_max != INFINITY) continue;
-        for (int side = 0; side < 2; side++) {
-            if (m->type == NN_OP_SUB && side == 1) break; /* k - y does not fold */
-            int y = m->in[side], k = m->in[1 - side], p = pi.prod[y];
-            if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
-            nn_node *c = &g->nodes[p];
-            if (c->type != NN_OP_CONV2D && c->type != NN_OP_FULLY_CONNECTED) continue;
-            if (c->attr.act_min != -INFINITY || c->attr.act_max != INFINITY) continue;
-            int w = c->in[1], b = c->n_in > 2 ? c->in[2] : -1;
-            nn_tensor *wt = &g->tensors[w];
-            if (!wt->is_const || wt->dtype != NN_F32 || pi.uses[w] != 1 || pi.is_out[w]) continue;
-            if (b >= 0 && (!g->tensors[b].is_const || pi.uses[b] != 1 || pi.is_out[b])) continue;
-            int64_t O = wt->dims[0];
-            nn_tensor *yt = &g->tensors[y], *kt = &g->tensors[k];
-            /* the conv/fc output has O channels last (weights dims[0]), whether or not dims are known yet */
-            if (O < 1 || !channel_const(kt, O, yt->ndim) || yt->ndim < 1 ||
-                (yt->dims[yt->ndim - 1] >= 0 && yt->dims[yt->ndim - 1] != O))
-                continue;
-            /* the output shape must not grow by broadcasting against k */
-            if (kt->ndim > yt->ndim) continue;
-            if (b < 0) {
-                char nm[256];
-                snprintf(nm, sizeof nm, "%s#bias", g->tensors[w].name);
-                b = nn_graph_add_const(g, nm, NN_F32, 1, &O, NULL);
-                if (b < 0) { info_free(&pi); return -1; }
-                c = &g->nodes[p];
-                m = &g->nodes[i];
-                c->in[2] = b;
-                c->n_in = 3;
-            }
-            const float *kd = g->tensors[k].data;
-            int64_t kn = nn_tensor_numel(&g->tensors[k]);
-            float *wd = g->tensors[w].data, *bd = g->tensors[b].data;
-            int64_t per = nn_tensor_numel(&g->tensors[w]) / O;
-            for (int64_t o = 0; o < O; o++) {
-                float kv = kd[kn == 1 ? 0 : o];
-                if (m->type == NN_OP_MUL) {
-                    for (int64_t j = 0; j < per; j++) wd[o * per + j] *= kv;
-                    bd[o] *= kv;
-                } else if (m->type == NN_OP_ADD) {
-                    bd[o] += kv;
-                } else {
-                    bd[o] -= kv;
-                }
-            }
-            c->out[0] = m->out[0];
-            kill_node(m);
-            changes++;
-            info_free(&pi);
-            if (info_build(g, &pi)) return -1;
-            break;
+static int fold_conv_affine_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *m = &g->nodes[i];
+    if (is_dead(m) || (m->type != NN_OP_MUL && m->type != NN_OP_ADD && m->type != NN_OP_SUB) || m->n_in != 2) return 0;
+    if (m->attr.act_min != -INFINITY || m->attr.act_max != INFINITY) return 0;
+    for (int side = 0; side < 2; side++) {
+        if (m->type == NN_OP_SUB && side == 1) break; /* k - y does not fold */
+        int y = m->in[side], k = m->in[1 - side], p = sole_producer(pi, y);
+        if (p < 0) continue;
+        nn_node *c = &g->nodes[p];
+        if (c->type != NN_OP_CONV2D && c->type != NN_OP_FULLY_CONNECTED) continue;
+        if (c->attr.act_min != -INFINITY || c->attr.act_max != INFINITY) continue;
+        int w = c->in[1], b = c->n_in > 2 ? c->in[2] : -1;
+        nn_tensor *wt = &g->tensors[w];
+        if (!wt->is_const || wt->dtype != NN_F32 || pi->uses[w] != 1 || pi->is_out[w]) continue;
+        if (b >= 0 && (!g->tensors[b].is_const || pi->uses[b] != 1 || pi->is_out[b])) continue;
+        int64_t O = wt->dims[0];
+        nn_tensor *yt = &g->tensors[y], *kt = &g->tensors[k];
+        /* the conv/fc output has O channels last (weights dims[0]), whether or not dims are known yet */
+        if (O < 1 || !channel_const(kt, O, yt->ndim) || yt->ndim < 1 ||
+            (yt->dims[yt->ndim - 1] >= 0 && yt->dims[yt->ndim - 1] != O))
+            continue;
+        /* the output shape must not grow by broadcasting against k */
+        if (kt->ndim > yt->ndim) continue;
+        if (b < 0) {
+            char nm[256];
+            snprintf(nm, sizeof nm, "%s#bias", g->tensors[w].name);
+            b = nn_graph_add_const(g, nm, NN_F32, 1, &O, NULL);
+            if (b < 0) return -1;
+            c = &g->nodes[p];
+            m = &g->nodes[i];
+            c->in[2] = b;
+            c->n_in = 3;
         }
+        const float *kd = g->tensors[k].data;
+        int64_t kn = nn_tensor_numel(&g->tensors[k]);
+        float *wd = g->tensors[w].data, *bd = g->tensors[b].data;
+        int64_t per = nn_tensor_numel(&g->tensors[w]) / O;
+        for (int64_t o = 0; o < O; o++) {
+            float kv = kd[kn == 1 ? 0 : o];
+            if (m->type == NN_OP_MUL) {
+                for (int64_t j = 0; j < per; j++) wd[o * per + j] *= kv;
+                bd[o] *= kv;
+            } else if (m->type == NN_OP_ADD) {
+                bd[o] += kv;
+            } else {
+                bd[o] -= kv;
+            }
+        }
+        c->out[0] = m->out[0];
+        kill_node(m);
+        return 1;
     }
-    info_free(&pi);
-    return changes;
+    return 0;
 }
 
+int nn_pass_fold_conv_affine(nn_graph *g) { return run_pass(g, fold_conv_affine_one); }
+
 /* PAD (zeros, H/W only) feeding only a CONV2D: becomes the conv's explicit padding */
-int nn_pass_fold_pad_into_conv(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *c = &g->nodes[i];
-        if (is_dead(c) || c->type != NN_OP_CONV2D || (c->attr.auto_pad != 0 && c->attr.auto_pad != 3)) continue;
-        int y = c->in[0], p = pi.prod[y];
-        if (p < 0 || pi.uses[y] != 1 || pi.is_out[y]) continue;
-        nn_node *pd = &g->nodes[p];
-        if (pd->type != NN_OP_PAD || pd->n_in != 1 || pd->attr.pad_mode != NN_PAD_CONSTANT || pd->attr.pad_value != 0.0f)
-            continue;
-        if (g->tensors[pd->in[0]].ndim != 4) continue;
-        const int64_t *pv = pd->attr.pads; /* begins [0..3], ends [4..7] */
-        if (pv[0] || pv[3] || pv[4] || pv[7]) continue;
-        if (pv[1] > 65535 || pv[2] > 65535 || pv[5] > 65535 || pv[6] > 65535) continue;
-        if (c->attr.auto_pad == 3) {
-            c->attr.auto_pad = 0;
-            c->attr.pad_t = c->attr.pad_l = c->attr.pad_b = c->attr.pad_r = 0;
-        }
-        c->attr.pad_t += (int)pv[1];
-        c->attr.pad_l += (int)pv[2];
-        c->attr.pad_b += (int)pv[5];
-        c->attr.pad_r += (int)pv[6];
-        c->in[0] = pd->in[0];
-        kill_node(pd);
-        changes++;
-        info_free(&pi);
-        if (info_build(g, &pi)) return -1;
+static int fold_pad_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *c = &g->nodes[i];
+    if (is_dead(c) || c->type != NN_OP_CONV2D || (c->attr.auto_pad != 0 && c->attr.auto_pad != 3)) return 0;
+    int y = c->in[0], p = sole_producer(pi, y);
+    if (p < 0) return 0;
+    nn_node *pd = &g->nodes[p];
+    if (pd->type != NN_OP_PAD || pd->n_in != 1 || pd->attr.pad_mode != NN_PAD_CONSTANT || pd->attr.pad_value != 0.0f)
+        return 0;
+    if (g->tensors[pd->in[0]].ndim != 4) return 0;
+    const int64_t *pv = pd->attr.pads; /* begins [0..3], ends [4..7] */
+    if (pv[0] || pv[3] || pv[4] || pv[7]) return 0;
+    if (pv[1] > 65535 || pv[2] > 65535 || pv[5] > 65535 || pv[6] > 65535) return 0;
+    if (c->attr.auto_pad == 3) {
+        c->attr.auto_pad = 0;
+        c->attr.pad_t = c->attr.pad_l = c->attr.pad_b = c->attr.pad_r = 0;
     }
-    info_free(&pi);
-    return changes;
+    c->attr.pad_t += (int)pv[1];
+    c->attr.pad_l += (int)pv[2];
+    c->attr.pad_b += (int)pv[5];
+    c->attr.pad_r += (int)pv[6];
+    c->in[0] = pd->in[0];
+    kill_node(pd);
+    return 1;
 }
+
+int nn_pass_fold_pad_into_conv(nn_graph *g) { return run_pass(g, fold_pad_one); }
 
 /* ------------------------------------------------------------------ PReLU pattern */
 
 static int is_clamp_of(const nn_graph *g, const pass_info *pi, int t, float lo, float hi, int *x) {
-    int p = pi->prod[t];
-    if (p < 0 || pi->uses[t] != 1 || pi->is_out[t]) return 0;
+    int p = sole_producer(pi, t);
+    if (p < 0) return 0;
     const nn_node *c = &g->nodes[p];
     if (c->type != NN_OP_CLAMP || c->n_in != 1 || c->attr.act_min != lo || c->attr.act_max != hi) return 0;
     *x = c->in[0];
@@ -425,49 +415,42 @@ static int is_clamp_of(const nn_graph *g, const pass_info *pi, int t, float lo, 
 }
 
 /* max(x, 0) + k * min(x, 0) (TF.js / Keras PReLU written out) -> PRELU(x, k), k a constant */
-int nn_pass_fuse_prelu(nn_graph *g) {
-    pass_info pi;
-    if (info_build(g, &pi)) return -1;
-    int changes = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *a = &g->nodes[i];
-        if (is_dead(a) || a->type != NN_OP_ADD || a->n_in != 2 || a->attr.act_min != -INFINITY || a->attr.act_max != INFINITY)
+static int fuse_prelu_one(nn_graph *g, const pass_info *pi, int i) {
+    nn_node *a = &g->nodes[i];
+    if (is_dead(a) || a->type != NN_OP_ADD || a->n_in != 2 || a->attr.act_min != -INFINITY || a->attr.act_max != INFINITY)
+        return 0;
+    for (int side = 0; side < 2; side++) {
+        int xp, xn, m = sole_producer(pi, a->in[1 - side]);
+        if (!is_clamp_of(g, pi, a->in[side], 0.0f, INFINITY, &xp)) continue;
+        if (m < 0) continue;
+        nn_node *mul = &g->nodes[m];
+        if (mul->type != NN_OP_MUL || mul->n_in != 2 || mul->attr.act_min != -INFINITY || mul->attr.act_max != INFINITY)
             continue;
-        for (int side = 0; side < 2; side++) {
-            int xp, xn, m = pi.prod[a->in[1 - side]];
-            if (!is_clamp_of(g, &pi, a->in[side], 0.0f, INFINITY, &xp)) continue;
-            if (m < 0 || pi.uses[a->in[1 - side]] != 1 || pi.is_out[a->in[1 - side]]) continue;
-            nn_node *mul = &g->nodes[m];
-            if (mul->type != NN_OP_MUL || mul->n_in != 2 || mul->attr.act_min != -INFINITY || mul->attr.act_max != INFINITY)
-                continue;
-            int k = -1;
-            if (is_clamp_of(g, &pi, mul->in[0], -INFINITY, 0.0f, &xn)) k = mul->in[1];
-            else if (is_clamp_of(g, &pi, mul->in[1], -INFINITY, 0.0f, &xn)) k = mul->in[0];
-            if (k < 0 || xn != xp || !g->tensors[k].is_const || g->tensors[k].dtype != NN_F32) continue;
-            /* the slope must not change the output shape by broadcasting */
-            const nn_tensor *xt = &g->tensors[xp], *kt = &g->tensors[k];
-            if (kt->ndim > xt->ndim) continue;
-            int ok = 1;
-            for (int d = 0; d < kt->ndim && ok; d++) {
-                int64_t kd = kt->dims[kt->ndim - 1 - d], xd = xt->dims[xt->ndim - 1 - d];
-                ok = kd == 1 || kd == xd;
-            }
-            if (!ok) continue;
-            kill_node(&g->nodes[pi.prod[a->in[side]]]);
-            kill_node(&g->nodes[pi.prod[mul->in[0] == k ? mul->in[1] : mul->in[0]]]);
-            kill_node(mul);
-            a->type = NN_OP_PRELU;
-            a->in[0] = xp;
-            a->in[1] = k;
-            changes++;
-            info_free(&pi);
-            if (info_build(g, &pi)) return -1;
-            break;
+        int k = -1;
+        if (is_clamp_of(g, pi, mul->in[0], -INFINITY, 0.0f, &xn)) k = mul->in[1];
+        else if (is_clamp_of(g, pi, mul->in[1], -INFINITY, 0.0f, &xn)) k = mul->in[0];
+        if (k < 0 || xn != xp || !g->tensors[k].is_const || g->tensors[k].dtype != NN_F32) continue;
+        /* the slope must not change the output shape by broadcasting */
+        const nn_tensor *xt = &g->tensors[xp], *kt = &g->tensors[k];
+        if (kt->ndim > xt->ndim) continue;
+        int ok = 1;
+        for (int d = 0; d < kt->ndim && ok; d++) {
+            int64_t kd = kt->dims[kt->ndim - 1 - d], xd = xt->dims[xt->ndim - 1 - d];
+            ok = kd == 1 || kd == xd;
         }
+        if (!ok) continue;
+        kill_node(&g->nodes[pi->prod[a->in[side]]]);
+        kill_node(&g->nodes[pi->prod[mul->in[0] == k ? mul->in[1] : mul->in[0]]]);
+        kill_node(mul);
+        a->type = NN_OP_PRELU;
+        a->in[0] = xp;
+        a->in[1] = k;
+        return 1;
     }
-    info_free(&pi);
-    return changes;
+    return 0;
 }
+
+int nn_pass_fuse_prelu(nn_graph *g) { return run_pass(g, fuse_prelu_one); }
 
 /* ------------------------------------------------------------------ cleanup */
 
