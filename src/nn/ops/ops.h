@@ -58,6 +58,10 @@ fs_status nn_node_error(const nn_node *n, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* axis in [-ndim, ndim) -> [0, ndim); -1 if out of range. */
 int nn_axis(int axis, int ndim);
+/* Resize taps (ops/resize.c, also used by ops/resize_crop.c): the k source indices (clamped to
+ * [0, len)) and weights of source coordinate c along a dim of length len; k 1 nearest (by
+ * a->nearest_mode), 2 linear, 4 cubic with coefficient cubic_a; a->exclude_outside applies. */
+void nn_resize_taps(const nn_attr *a, double cubic_a, int k, double c, int64_t len, int64_t *ti, float *tw);
 /* Sets output i's dtype and dims. */
 fs_status nn_set_out(nn_graph *g, nn_node *n, int i, nn_dtype dt, int ndim, const int64_t *dims);
 /* Values of a const int32/int64 (or float for scales) 0-/1-D tensor as int64; count or -1. */

@@ -164,8 +164,8 @@ static void rs_run(nn_graph *g, nn_node *n) {
     }
 }
 
-/* Taps of one output coordinate c along a dim of length len (see the header). */
-static void taps(const nn_attr *a, int k, double c, int64_t len, int64_t *ti, float *tw) {
+/* Taps of one output coordinate c along a dim of length len (see the header and ops.h). */
+void nn_resize_taps(const nn_attr *a, double cubic_a, int k, double c, int64_t len, int64_t *ti, float *tw) {
     if (k == 1) {
         ti[0] = clampi(nearest(a->nearest_mode, c), len - 1);
         tw[0] = 1;
@@ -182,7 +182,7 @@ static void taps(const nn_attr *a, int k, double c, int64_t len, int64_t *ti, fl
         w[1] = r;
         first = b;
     } else {
-        double A = a->cubic_a != 0 ? a->cubic_a : -0.75, q = 1 - r;
+        double A = cubic_a, q = 1 - r;
         w[0] = ((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A;
         w[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
         w[2] = ((A + 2) * q - (A + 3)) * q * q + 1;
@@ -215,6 +215,7 @@ static fs_status rs_prepare(nn_graph *g, nn_node *n) {
     s->k = a->resize_mode == NN_RESIZE_CUBIC ? 4 : a->resize_mode == NN_RESIZE_LINEAR ? 2 : 1;
     s->total = nn_numel(y);
     nn_strides(x->ndim, x->dims, s->istr);
+    const double cubic_a = a->cubic_a != 0 ? a->cubic_a : -0.75;
     int ntaps = 1;
     for (int d = 0; d < x->ndim; d++) {
         s->odims[d] = y->dims[d];
@@ -235,7 +236,7 @@ static fs_status rs_prepare(nn_graph *g, nn_node *n) {
             /* with scales, ONNX's length_resized is in * scale (not rounded) */
             double lout = a->scales[d] > 0 && !nn_in(g, n, 1) ? (double)x->dims[d] * sc : (double)y->dims[d];
             double c = src_coord(a->coord_mode, o, x->dims[d], lout, sc);
-            taps(a, s->k, c, x->dims[d], s->ti[r] + o * s->k, s->tw[r] + o * s->k);
+            nn_resize_taps(a, cubic_a, s->k, c, x->dims[d], s->ti[r] + o * s->k, s->tw[r] + o * s->k);
         }
     }
     n->run = rs_run;

@@ -61,53 +61,6 @@ static fs_status rc_infer(nn_graph *g, nn_node *n) {
     return nn_set_out(g, n, 0, NN_F32, x->ndim, d);
 }
 
-static int64_t rc_nearest(int mode, double x) {
-    double f = floor(x);
-    switch (mode) {
-    case NN_NEAREST_FLOOR: return (int64_t)f;
-    case NN_NEAREST_CEIL: return (int64_t)ceil(x);
-    case NN_NEAREST_ROUND_PREFER_CEIL: return (int64_t)(x - f == 0.5 ? f + 1 : floor(x + 0.5));
-    default: return (int64_t)(x - f == 0.5 ? f : floor(x + 0.5));
-    }
-}
-
-static int64_t rc_clamp(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
-
-static void rc_taps(const nn_attr *a, int k, double c, int64_t len, int64_t *ti, float *tw) {
-    if (k == 1) {
-        ti[0] = rc_clamp(rc_nearest(a->nearest_mode, c), len - 1);
-        tw[0] = 1;
-        return;
-    }
-    double f = floor(c), r = c - f, w[4];
-    int64_t b = (int64_t)f, first;
-    if (r == 0) { b -= 1; r = 1; }
-    if (k == 2) {
-        w[0] = 1 - r;
-        w[1] = r;
-        first = b;
-    } else {
-        double A = a->cubic_a, q = 1 - r;
-        w[0] = ((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A;
-        w[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
-        w[2] = ((A + 2) * q - (A + 3)) * q * q + 1;
-        w[3] = ((A * (q + 1) - 5 * A) * (q + 1) + 8 * A) * (q + 1) - 4 * A;
-        first = b - 1;
-    }
-    if (a->exclude_outside) {
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            if (first + j < 0 || first + j >= len) w[j] = 0;
-            sum += w[j];
-        }
-        for (int j = 0; j < k; j++) w[j] = sum != 0 ? w[j] / sum : 0;
-    }
-    for (int j = 0; j < k; j++) {
-        ti[j] = rc_clamp(first + j, len - 1);
-        tw[j] = (float)w[j];
-    }
-}
-
 static void rc_run(nn_graph *g, nn_node *n) {
     const rc_state *s = n->kstate;
     const float *x = nn_in(g, n, 0)->data;
@@ -178,7 +131,7 @@ static fs_status rc_prepare(nn_graph *g, nn_node *n) {
             double c = lout > 1 ? st * (double)(lin - 1) + (double)o * (en - st) * (double)(lin - 1) / (double)(lout - 1)
                                 : 0.5 * (st + en) * (double)(lin - 1);
             s->outside[d][o] = c < 0 || c > (double)(lin - 1);
-            rc_taps(a, s->k, c, lin, s->ti[d] + o * s->k, s->tw[d] + o * s->k);
+            nn_resize_taps(a, a->cubic_a, s->k, c, lin, s->ti[d] + o * s->k, s->tw[d] + o * s->k);
         }
     }
     n->run = rc_run;
