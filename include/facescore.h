@@ -106,6 +106,15 @@ fs_status fs_image_warp_affine(const fs_image *src, const double m[6], int width
 void fs_image_draw_rect(fs_image *img, int x, int y, int w, int h, int thickness,
                         uint8_t r, uint8_t g, uint8_t b);
 void fs_image_draw_dot(fs_image *img, int cx, int cy, int radius, uint8_t r, uint8_t g, uint8_t b);
+/* Filled rectangle [x, x+w) x [y, y+h), clipped (e.g. a background box behind a label). */
+void fs_image_fill_rect(fs_image *img, int x, int y, int w, int h, uint8_t r, uint8_t g, uint8_t b);
+/* Text in the built-in 5x7 bitmap font (printable ASCII; every other byte is drawn as '?'), top-left
+ * at (x, y), clipped (any x, y). Each character takes a 6x8 cell (glyph + 1 blank column and row)
+ * times `scale` (clamped to 1..8): the label is fs_image_text_width() x 8*scale pixels.
+ * Returns that width (also with img NULL, to measure); 0 for NULL text. */
+int  fs_image_draw_text(fs_image *img, int x, int y, const char *text, int scale, uint8_t r, uint8_t g,
+                        uint8_t b);
+int  fs_image_text_width(const char *text, int scale);
 
 /* ------------------------------------------------------------------ detect */
 
