@@ -1,6 +1,7 @@
 /* cli/score.c — `facescore score IMAGE...`: detect faces, then gender, 1-5 score, class and rank
  * message per face (text, JSON lines or CSV). */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static void usage(FILE *f) {
             "  --csv               one CSV row per face (file,face,x,y,w,h,gender,p_female,score,class)\n"
             "  --largest           score only the largest face (the original's mode)\n"
             "  --detector D        yunet or haar (default: the one the model was trained with)\n"
-            "  --draw OUT          write the photo with boxes and landmarks (OUT-2.jpg... for more files)\n"
+            "  --draw OUT          write the photo with boxes, landmarks and score labels (OUT-2.jpg... for more files)\n"
             "  --model FILE        heads file (default: the shipped facescore/scut60.fsh)\n"
             "  --models DIR        folder of the backbone models\n"
             "  --threads N         runtime threads (default 1; 0 = all cores)\n"
@@ -106,6 +107,26 @@ static const char *draw_name(const char *out, int idx, int n, char *s, size_t le
 }
 
 typedef struct { double decode, detect, score, total; } timings;
+
+/* "3.12 M" (score, gender letter; '?' when the model has no gender) on a dark box above each scored
+ * face's box, or inside it at the top edge of the photo; scale 1 for boxes under 120 px, then
+ * box width / 60 (2 from 120 px, up to 8) so that big photos get readable labels. */
+static void draw_labels(fs_image *img, const fs_detections *d, const fs_face_score *r, const int *scored) {
+    for (int i = 0; i < d->n; i++) {
+        if (!scored[i]) continue;
+        const fs_rect *b = &d->faces[i].box;
+        char label[32];
+        snprintf(label, sizeof label, "%.2f %c", r[i].score, r[i].female < 0 ? '?' : r[i].female ? 'F' : 'M');
+        int s = b->w >= 480.f ? 8 : b->w >= 120.f ? (int)(b->w / 60.f) : 1, pad = s; /* label <= 60% of box */
+        int bw = fs_image_text_width(label, s) + pad, bh = 8 * s + pad; /* cells end in a blank column/row */
+        int bx = (int)lrintf(b->x), by = (int)lrintf(b->y) - bh;
+        if (by < 0) by = (int)lrintf(b->y) < 0 ? 0 : (int)lrintf(b->y);
+        if (bx + bw > img->width) bx = img->width - bw;
+        if (bx < 0) bx = 0;
+        fs_image_fill_rect(img, bx, by, bw, bh, 24, 24, 24);
+        fs_image_draw_text(img, bx + pad, by + pad, label, s, 255, 255, 255);
+    }
+}
 
 /* "unknown" when the model had no gender labels to learn from */
 #define GENDER(f) ((f) < 0 ? "unknown" : (f) ? "female" : "male")
@@ -241,6 +262,7 @@ int fs_cli_score(int argc, char **argv) {
                 char out[4200];
                 draw_name(o.draw, fi, n, out, sizeof out);
                 fs_detections_draw(&img, &d);
+                draw_labels(&img, &d, r, scored);
                 if (fs_image_save(&img, out) != FS_OK) {
                     fprintf(stderr, "facescore score: %s: cannot write %s: %s\n", file, out, fs_last_error());
                     rc = 1;
