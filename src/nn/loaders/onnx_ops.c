@@ -8,6 +8,13 @@
 #include "core/error.h"
 #include "nn/loaders/onnx_internal.h"
 
+/* a node with input x and output 0 (dtype dt, ndim dims): its attributes, or NULL when out of memory */
+static nn_attr *ox_emit1(ox_ctx *cx, nn_op_type op, int x, nn_dtype dt, int ndim, const int64_t *dims) {
+    int y = ox_out_t(cx, 0, dt, ndim, dims);
+    int ni = y < 0 ? -1 : ox_emit(cx, op, 1, &x, 1, &y);
+    return ni < 0 ? NULL : &cx->g->nodes[ni].attr;
+}
+
 /* one-input, one-output op with same shape */
 static fs_status op_unary(ox_ctx *cx, nn_op_type op, int *node) {
     int x = ox_need_in(cx, 0);
@@ -224,10 +231,9 @@ static fs_status op_flatten(ox_ctx *cx) {
         int64_t *p = i < ax ? &d[0] : &d[1];
         *p = (*p < 0 || t->dims[i] < 0) ? -1 : *p * t->dims[i];
     }
-    int y = ox_out_t(cx, 0, t->dtype, 2, d);
-    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_FLATTEN, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    cx->g->nodes[ni].attr.axis = ax;
+    nn_attr *a = ox_emit1(cx, NN_OP_FLATTEN, x, t->dtype, 2, d);
+    if (!a) return FS_ERR_NOMEM;
+    a->axis = ax;
     return FS_OK;
 }
 
@@ -454,10 +460,8 @@ static fs_status op_shape(ox_ctx *cx) {
     b = b < 0 ? 0 : b > r ? r : b;
     e = e < 0 ? 0 : e > r ? r : e;
     int64_t len = e > b ? e - b : 0;
-    int y = ox_out_t(cx, 0, NN_I64, 1, &len);
-    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_SLICE, 1, &s0, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    nn_attr *a = &cx->g->nodes[ni].attr;
+    nn_attr *a = ox_emit1(cx, NN_OP_SLICE, s0, NN_I64, 1, &len);
+    if (!a) return FS_ERR_NOMEM;
     a->n_axes = 1;
     a->axes[0] = 0;
     a->starts[0] = b;
@@ -538,10 +542,8 @@ static fs_status op_squeeze(ox_ctx *cx, int unsq) {
             if (!flag[i]) d[ro++] = xt->dims[i];
         }
     }
-    int y = ox_out_t(cx, 0, xt->dtype, ro, d);
-    int ni = y < 0 ? -1 : ox_emit(cx, unsq ? NN_OP_UNSQUEEZE : NN_OP_SQUEEZE, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    nn_attr *a = &cx->g->nodes[ni].attr;
+    nn_attr *a = ox_emit1(cx, unsq ? NN_OP_UNSQUEEZE : NN_OP_SQUEEZE, x, xt->dtype, ro, d);
+    if (!a) return FS_ERR_NOMEM;
     if (!unsq && !n) { /* resolved: list the squeezed axes */
         xt = OX_T(cx, x);
         for (int i = 0; i < r; i++)
@@ -630,10 +632,9 @@ static fs_status op_cast(ox_ctx *cx) {
     if (x < 0) return FS_ERR_FORMAT;
     if (to == TP_DOUBLE || to == TP_FLOAT16 || to == TP_INT16 || to == TP_UINT16)
         return OX_FAIL(cx, FS_ERR_UNSUPPORTED, "cast to %s", tp_dtype_name((int)to));
-    int y = ox_out_t(cx, 0, (nn_dtype)dt, OX_T(cx, x)->ndim, OX_T(cx, x)->dims);
-    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_CAST, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    cx->g->nodes[ni].attr.to = (nn_dtype)dt;
+    nn_attr *a = ox_emit1(cx, NN_OP_CAST, x, (nn_dtype)dt, OX_T(cx, x)->ndim, OX_T(cx, x)->dims);
+    if (!a) return FS_ERR_NOMEM;
+    a->to = (nn_dtype)dt;
     return FS_OK;
 }
 
@@ -664,10 +665,8 @@ static fs_status op_reduce(ox_ctx *cx, nn_op_type op) {
         if (!red) d[ro++] = xt->dims[i];
         else if (keep) d[ro++] = 1;
     }
-    int y = ox_out_t(cx, 0, xt->dtype, ro, d);
-    int ni = y < 0 ? -1 : ox_emit(cx, op, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    nn_attr *a = &cx->g->nodes[ni].attr;
+    nn_attr *a = ox_emit1(cx, op, x, xt->dtype, ro, d);
+    if (!a) return FS_ERR_NOMEM;
     for (int i = 0; i < n; i++) a->axes[i] = (int)ax[i];
     a->n_axes = n;
     a->keepdims = keep;
@@ -717,10 +716,8 @@ static fs_status op_pad(ox_ctx *cx) {
         int64_t xd = OX_T(cx, x)->dims[i];
         d[i] = xd < 0 ? -1 : xd + pads[i] + pads[r + i];
     }
-    int y = ox_out_t(cx, 0, OX_T(cx, x)->dtype, r, d);
-    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_PAD, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    nn_attr *a = &cx->g->nodes[ni].attr;
+    nn_attr *a = ox_emit1(cx, NN_OP_PAD, x, OX_T(cx, x)->dtype, r, d);
+    if (!a) return FS_ERR_NOMEM;
     memcpy(a->pads, pads, sizeof(int64_t) * 2 * (size_t)r);
     a->pad_mode = pm;
     a->pad_value = value;
@@ -764,10 +761,8 @@ static fs_status op_slice(ox_ctx *cx) {
         seen |= 1 << a;
         if (sp[i] == 0) return OX_FAIL(cx, FS_ERR_FORMAT, "step 0");
     }
-    int y = ox_out_t(cx, 0, OX_T(cx, x)->dtype, r, NULL);
-    int ni = y < 0 ? -1 : ox_emit(cx, NN_OP_SLICE, 1, &x, 1, &y);
-    if (ni < 0) return FS_ERR_NOMEM;
-    nn_attr *a = &cx->g->nodes[ni].attr;
+    nn_attr *a = ox_emit1(cx, NN_OP_SLICE, x, OX_T(cx, x)->dtype, r, NULL);
+    if (!a) return FS_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
         a->axes[i] = ox_norm_axis(ax[i], r);
         a->starts[i] = st_[i];
