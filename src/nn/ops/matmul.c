@@ -171,10 +171,7 @@ static void matmul_run(nn_graph *g, nn_node *n) {
                 yr[j] = v > s->hi ? s->hi : v;
             }
         }
-        for (int i = s->nb - 1; i >= 0; i--) { /* odometer over batch dims */
-            if (++idx[i] < s->bdims[i]) break;
-            idx[i] = 0;
-        }
+        nn_index_next(idx, s->bdims, s->nb); /* odometer over batch dims */
     }
 }
 

@@ -56,6 +56,14 @@ static inline nn_tensor *nn_out(nn_graph *g, const nn_node *n, int i) {
 /* Error "node 'name' (Op): <msg>" with the given code. */
 fs_status nn_node_error(const nn_node *n, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Odometer: idx[0..n) steps to the next index of a row-major walk over dims (the last dim fastest;
+ * all zeros again after the last index). */
+static inline void nn_index_next(int64_t *idx, const int64_t *dims, int n) {
+    for (int d = n - 1; d >= 0; d--) {
+        if (++idx[d] < dims[d]) return;
+        idx[d] = 0;
+    }
+}
 /* axis in [-ndim, ndim) -> [0, ndim); -1 if out of range. */
 int nn_axis(int axis, int ndim);
 /* Resize taps (ops/resize.c, also used by ops/resize_crop.c): the k source indices (clamped to

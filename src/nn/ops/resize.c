@@ -157,10 +157,7 @@ static void rs_run(nn_graph *g, nn_node *n) {
                 for (size_t j = 0; j < inner; j++) yo[j] += wt * xt[j];
             }
         }
-        for (int d = od - 1; d >= 0; d--) {
-            if (++idx[d] < s->odims[d]) break;
-            idx[d] = 0;
-        }
+        nn_index_next(idx, s->odims, od);
     }
 }
 

@@ -97,10 +97,7 @@ static void rc_run(nn_graph *g, nn_node *n) {
             }
             y[o] = (float)acc;
         }
-        for (int d = s->nd - 1; d >= 0; d--) {
-            if (++idx[d] < s->out[d]) break;
-            idx[d] = 0;
-        }
+        nn_index_next(idx, s->out, s->nd);
     }
 }
 

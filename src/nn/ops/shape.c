@@ -509,10 +509,7 @@ static void pad_run(nn_graph *g, nn_node *n) {
                 yr[k] = xr[i];
             }
         }
-        for (int d = last - 1; d >= 0; d--) {
-            if (++idx[d] < s->odims[d]) break;
-            idx[d] = 0;
-        }
+        nn_index_next(idx, s->odims, last);
     }
 }
 
@@ -747,10 +744,7 @@ static void tile_run(nn_graph *g, nn_node *n) {
         int64_t off = 0;
         for (int d = 0; d < s->nd; d++) off += (idx[d] % s->idims[d]) * s->istr[d];
         memcpy(y + o * s->es, x + (size_t)off * s->es, s->es);
-        for (int d = s->nd - 1; d >= 0; d--) {
-            if (++idx[d] < s->odims[d]) break;
-            idx[d] = 0;
-        }
+        nn_index_next(idx, s->odims, s->nd);
     }
 }
 
