@@ -16,6 +16,14 @@ static unsigned char *read_data(const char *name, size_t *len) {
     return fs_test_read_file(path, len);
 }
 
+/* a file under ../shared (fs_test_shared); NULL when absent */
+static unsigned char *read_shared(const char *rel, size_t *len) {
+    char *path = fs_test_shared(rel);
+    unsigned char *buf = fs_test_read_file(path, len);
+    free(path);
+    return buf;
+}
+
 static fs_status load_bytes(const unsigned char *buf, size_t len, nn_graph **out) {
     nn_graph *g = nn_graph_new();
     if (!g) return FS_ERR_NOMEM;
@@ -40,10 +48,8 @@ static const nn_tensor *find(const nn_graph *g, const char *name) {
 }
 
 TEST(yunet_structure) {
-    char *path = fs_test_shared("models/yunet/yunet_n_640_640.onnx");
     size_t len;
-    unsigned char *buf = fs_test_read_file(path, &len);
-    free(path);
+    unsigned char *buf = read_shared("models/yunet/yunet_n_640_640.onnx", &len);
     if (!buf) SKIP("../shared/models/yunet not present");
     nn_graph *g;
     fs_status st = load_bytes(buf, len, &g);
@@ -92,10 +98,8 @@ TEST(yunet_structure) {
 }
 
 TEST(yunet_dynamic_structure) {
-    char *path = fs_test_shared("models/yunet/yunet_n_dynamic.onnx");
     size_t len;
-    unsigned char *buf = fs_test_read_file(path, &len);
-    free(path);
+    unsigned char *buf = read_shared("models/yunet/yunet_n_dynamic.onnx", &len);
     if (!buf) SKIP("../shared/models/yunet not present");
     nn_graph *g;
     fs_status st = load_bytes(buf, len, &g);
@@ -201,10 +205,8 @@ TEST(truncated_and_corrupted) {
 /* byte corruptions of YuNet (load only) and of the small CNN (load, plan and run when it still
  * loads): errors or valid results, never a crash */
 TEST(corrupted_models_load_plan_run) {
-    char *path = fs_test_shared("models/yunet/yunet_n_320_320.onnx");
     size_t len;
-    unsigned char *buf = fs_test_read_file(path, &len);
-    free(path);
+    unsigned char *buf = read_shared("models/yunet/yunet_n_320_320.onnx", &len);
     if (!buf) SKIP("../shared/models/yunet not present");
     unsigned char *m = malloc(len);
     CHECK(m != NULL);
