@@ -115,11 +115,12 @@ static void copy_run(nn_graph *g, nn_node *n) {
 
 /* ---------------------------------------------------------------- transpose */
 
+/* transpose and expand: output = input 0 read with a stride per output dim */
 typedef struct {
     int nd;
     int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS]; /* input stride per output dim */
     size_t es, total;
-} tr_state;
+} strided_state;
 
 static fs_status tr_perm(nn_graph *g, nn_node *n, int *perm) {
     nn_tensor *x = nn_in(g, n, 0);
@@ -171,13 +172,13 @@ static void strided_copy(const char *src, char *dst, int nd, const int64_t *odim
     }
 }
 
-static void tr_run(nn_graph *g, nn_node *n) {
-    const tr_state *s = n->kstate;
+static void strided_run(nn_graph *g, nn_node *n) {
+    const strided_state *s = n->kstate;
     strided_copy(nn_in(g, n, 0)->data, nn_out(g, n, 0)->data, s->nd, s->odims, s->istr, s->total, s->es);
 }
 
 static fs_status tr_prepare(nn_graph *g, nn_node *n) {
-    tr_state *s = nn_kstate(n, sizeof *s);
+    strided_state *s = nn_kstate(n, sizeof *s);
     if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
     nn_tensor *x = nn_in(g, n, 0);
     int perm[NN_MAX_DIMS];
@@ -192,7 +193,7 @@ static fs_status tr_prepare(nn_graph *g, nn_node *n) {
     }
     s->es = nn_dtype_size(x->dtype);
     s->total = nn_numel(x);
-    n->run = tr_run;
+    n->run = strided_run;
     n->kname = "transpose_ref";
     return FS_OK;
 }
@@ -695,15 +696,8 @@ static fs_status expand_infer(nn_graph *g, nn_node *n) {
     return nn_set_out(g, n, 0, nn_in(g, n, 0)->dtype, ond, od);
 }
 
-typedef struct { int nd; int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS], idims[NN_MAX_DIMS]; size_t es, total; } ex_state;
-
-static void expand_run(nn_graph *g, nn_node *n) {
-    const ex_state *s = n->kstate;
-    strided_copy(nn_in(g, n, 0)->data, nn_out(g, n, 0)->data, s->nd, s->odims, s->istr, s->total, s->es);
-}
-
 static fs_status expand_prepare(nn_graph *g, nn_node *n) {
-    ex_state *s = nn_kstate(n, sizeof *s);
+    strided_state *s = nn_kstate(n, sizeof *s);
     if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
     nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
     int64_t xs[NN_MAX_DIMS];
@@ -716,7 +710,7 @@ static fs_status expand_prepare(nn_graph *g, nn_node *n) {
     }
     s->es = nn_dtype_size(x->dtype);
     s->total = nn_numel(y);
-    n->run = expand_run;
+    n->run = strided_run;
     n->kname = "expand_ref";
     return FS_OK;
 }
@@ -735,8 +729,10 @@ static fs_status tile_infer(nn_graph *g, nn_node *n) {
     return nn_set_out(g, n, 0, x->dtype, x->ndim, od);
 }
 
+typedef struct { int nd; int64_t odims[NN_MAX_DIMS], istr[NN_MAX_DIMS], idims[NN_MAX_DIMS]; size_t es, total; } tile_state;
+
 static void tile_run(nn_graph *g, nn_node *n) {
-    const ex_state *s = n->kstate;
+    const tile_state *s = n->kstate;
     const char *x = nn_in(g, n, 0)->data;
     char *y = nn_out(g, n, 0)->data;
     int64_t idx[NN_MAX_DIMS] = {0};
@@ -749,7 +745,7 @@ static void tile_run(nn_graph *g, nn_node *n) {
 }
 
 static fs_status tile_prepare(nn_graph *g, nn_node *n) {
-    ex_state *s = nn_kstate(n, sizeof *s);
+    tile_state *s = nn_kstate(n, sizeof *s);
     if (!s) return fs_error(FS_ERR_NOMEM, "nn: out of memory");
     nn_tensor *x = nn_in(g, n, 0), *y = nn_out(g, n, 0);
     s->nd = x->ndim;
