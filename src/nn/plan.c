@@ -394,20 +394,23 @@ static fs_status layout(nn_graph *g) {
     return FS_OK;
 }
 
-fs_status nn_graph_check(nn_graph *g) {
+/* unplans, then infers every tensor's dtype and dims from the declared inputs */
+static fs_status replan_infer(nn_graph *g) {
     nn_graph_unplan(g);
     save_decl(g);
     fs_status st = reset_tensors(g);
     if (!st) st = infer_all(g);
+    return st;
+}
+
+fs_status nn_graph_check(nn_graph *g) {
+    fs_status st = replan_infer(g);
     nn_graph_unplan(g);
     return st;
 }
 
 fs_status nn_graph_plan(nn_graph *g) {
-    nn_graph_unplan(g);
-    save_decl(g);
-    fs_status st = reset_tensors(g);
-    if (!st) st = infer_all(g);
+    fs_status st = replan_infer(g);
     if (st) { nn_graph_unplan(g); return st; }
     for (int i = 0; i < g->n_outputs; i++) {
         nn_tensor *t = &g->tensors[g->outputs[i]];
