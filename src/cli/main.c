@@ -20,6 +20,7 @@ static void usage(FILE *f) {
             "  model info FILE            inputs, outputs, ops, parameters, FLOPs of a TFLite/ONNX/TF.js model\n"
             "  model run FILE --input X.f32 --save Y.f32\n"
             "                             run a model on a raw float32 tensor\n"
+            "  serve                      web page + JSON API + result store (docs/api.md)\n"
             "  bench detect IMAGE         time face detection (median_ms on the last line)\n"
             "  bench model FILE           time one model inference (median_ms on the last line)\n"
             "  version                    version and CPU kernels in use\n"
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return fs_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return fs_cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "model")) return fs_cli_model(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return fs_cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return bench(argc - 1, argv + 1);
     fprintf(stderr, "facescore: unknown command '%s'\n\n", cmd);
     usage(stderr);
