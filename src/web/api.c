@@ -365,8 +365,8 @@ enum MHD_Result web_route(web_server *s, struct MHD_Connection *c, web_req *r) {
     if (!strcmp(p, "/healthz")) {
         if (!get) return not_allowed(c, r, "GET, HEAD");
         char body[128];
-        int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"queue_depth\":%d,\"workers\":%d}\n",
-                         web_queue_depth(s), s->nworkers);
+        int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"queue_depth\":%d,\"running\":%d,\"workers\":%d}\n",
+                         web_queue_depth(s), web_running(s), s->nworkers);
         return web_send(c, r, 200, "application/json; charset=utf-8", body, (size_t)n, NULL, NULL);
     }
     if (!strcmp(p, "/metrics")) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "web/web_int.h"
 
@@ -64,6 +65,13 @@ int web_pool_run(web_server *s, web_job *j) {
     pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&j->cv);
     return 0;
+}
+
+int web_running(web_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int q = s->running;
+    pthread_mutex_unlock(&s->mu);
+    return q;
 }
 
 int web_queue_depth(web_server *s) {
@@ -154,6 +162,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         *con_cls = r;
+        pthread_mutex_lock(&s->mu);
+        s->active++;
+        pthread_mutex_unlock(&s->mu);
         return MHD_YES;
     }
     if (*size) { /* body chunk: keep up to max_upload bytes, count (and drop) the rest */
@@ -208,6 +219,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     free(r->body);
     free(r);
     *con_cls = NULL;
+    pthread_mutex_lock(&s->mu);
+    s->active--;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static int parse_listen(const char *l, struct sockaddr_in *a, char *err, size_t cap) {
@@ -284,7 +298,7 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
     if (parse_listen(s->cfg.listen, &addr, err, cap)) goto fail;
     if (!(s->store = web_store_open(s->cfg.db_path, err, cap))) goto fail;
     if (open_workers(s, err, cap)) goto fail;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
                             NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
@@ -292,6 +306,7 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
     if (!s->d) { snprintf(err, cap, "cannot listen on %s: %s", s->cfg.listen, strerror(errno)); goto fail; }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : ntohs(addr.sin_port);
+    if (getenv("FS_SERVE_TEST_DB_FAIL")) web_store_break(s->store); /* test hook: a broken DB */
     return s;
 fail:
     stop_workers(s);
@@ -304,7 +319,18 @@ int web_server_port(const web_server *s) { return s->port; }
 
 void web_server_stop(web_server *s) {
     if (!s) return;
-    MHD_stop_daemon(s->d); /* joins the connection threads: in-flight requests finish */
+    /* stop accepting, let the requests in flight finish (at most 30 s), then close everything */
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);
+    for (int i = 0; i < 3000; i++) {
+        pthread_mutex_lock(&s->mu);
+        int a = s->active;
+        pthread_mutex_unlock(&s->mu);
+        if (a <= 0) break;
+        struct timespec t = {0, 10 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
     stop_workers(s);
     web_store_close(s->store);
     pthread_mutex_destroy(&s->m.mu);

@@ -53,6 +53,7 @@ struct web_server {
     pthread_cond_t cv;
     web_job *head, *tail;
     int queued, running, stop;
+    int active;              /* requests between their first handler call and completion */
     web_worker *workers;
     int nworkers;
     web_metrics m;
@@ -73,6 +74,7 @@ double web_now_ms(void);
 /* 0 queued and finished (job filled), -1 queue full */
 int  web_pool_run(struct web_server *s, web_job *j);
 int  web_queue_depth(struct web_server *s);
+int  web_running(struct web_server *s);
 void web_metrics_db_error(struct web_server *s);
 void web_metrics_faces(struct web_server *s, int n);
 void web_metrics_text(struct web_server *s, char **out, size_t *len);

@@ -419,3 +419,96 @@ TEST(queue_full_503) {
     CHECK(stop(&s) == 0);
     cleanup(&s);
 }
+
+typedef struct {
+    int port, status;
+    char id[33];
+    const unsigned char *body;
+    size_t len;
+} inflight;
+
+static void *fire_id(void *arg) {
+    inflight *a = arg;
+    resp r;
+    if (req(a->port, "POST", "/api/v1/score", "Content-Type: image/jpeg\r\n", a->body, a->len, &r) == 0) {
+        a->status = r.status;
+        const char *ip = strstr(r.body, "\"id\":\"");
+        if (ip && sscanf(ip, "\"id\":\"%32[0-9a-f]\"", a->id) != 1) a->id[0] = 0;
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+#include "web/store.h"
+
+/* SIGTERM while a photo is being scored: the request still gets its 200, the result is in the DB,
+ * the process exits 0; afterwards the port is closed */
+TEST(graceful_shutdown) {
+    if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
+    server s;
+    const char *extra[] = {"--threads", "1", NULL};
+    if (start(&s, -1, extra)) { cleanup(&s); SKIP("server did not start (models missing?)"); }
+    size_t jl;
+    unsigned char *jpg = fs_test_read_file("samples/face.jpg", &jl);
+    inflight a = {s.port, 0, "", jpg, jl};
+    pthread_t th;
+    pthread_create(&th, NULL, fire_id, &a);
+    int busy = 0;
+    for (int i = 0; i < 2000 && !busy; i++) { /* until the worker runs it */
+        resp r;
+        if (req(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0) busy = strstr(r.body, "\"running\":1") != NULL;
+        resp_free(&r);
+        if (!busy) usleep(1000);
+    }
+    kill(s.pid, SIGTERM);
+    pthread_join(th, NULL);
+    free(jpg);
+    int st = 0;
+    CHECK(waitpid(s.pid, &st, 0) == s.pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    s.pid = 0;
+    CHECK_MSG(busy && a.status == 200 && strlen(a.id) == 32, "in-flight request: status %d (saw it running: %d)", a.status, busy);
+    resp r;
+    CHECK(req(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == -1); /* nobody listens any more */
+    char err[256];
+    web_store *db = web_store_open(s.db, err, sizeof err);
+    CHECK_MSG(db, "%s", err);
+    web_result g;
+    CHECK(web_store_get(db, a.id, &g) == 1 && g.width == 512 && strlen(g.sha256) == 64);
+    web_result_clear(&g);
+    web_store_close(db);
+    cleanup(&s);
+}
+
+/* a failing result store: 503 db_unavailable with a log line and a counter, never a crash */
+TEST(db_failure_503) {
+    if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
+    setenv("FS_SERVE_TEST_DB_FAIL", "1", 1);
+    server s;
+    const char *extra[] = {"--threads", "1", NULL};
+    int rc = start(&s, -1, extra);
+    unsetenv("FS_SERVE_TEST_DB_FAIL");
+    if (rc) { cleanup(&s); SKIP("server did not start (models missing?)"); }
+    size_t jl;
+    unsigned char *jpg = fs_test_read_file("samples/face.jpg", &jl);
+    resp r;
+    CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: image/jpeg\r\n", jpg, jl, &r) == 0 && r.status == 503 &&
+          err_is(&r, "db_unavailable") && strstr(r.head, "Retry-After:"));
+    resp_free(&r);
+    free(jpg);
+    CHECK(req(s.port, "GET", "/api/v1/results/0123456789abcdef0123456789abcdef", NULL, NULL, 0, &r) == 0 &&
+          r.status == 503 && err_is(&r, "db_unavailable"));
+    resp_free(&r);
+    CHECK(req(s.port, "DELETE", "/api/v1/results/0123456789abcdef0123456789abcdef", NULL, NULL, 0, &r) == 0 &&
+          r.status == 503);
+    resp_free(&r);
+    CHECK(req(s.port, "GET", "/metrics", NULL, NULL, 0, &r) == 0 && metric(r.body, "facescore_db_errors_total") == 3);
+    resp_free(&r);
+    CHECK(req(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200);
+    resp_free(&r);
+    CHECK(stop(&s) == 0);
+    size_t ll;
+    char *log = (char *)fs_test_read_file(s.log, &ll);
+    CHECK(log && count(log, "db error") == 3);
+    free(log);
+    cleanup(&s);
+}
