@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,22 @@ TEST(errors_and_static_routes) {
     cleanup(&s);
 }
 
+/* number of rows of the results table whose image column satisfies cond (-1 on error) */
+static int image_column(const char *db, const char *cond) {
+    sqlite3 *h;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(h); return -1; }
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM results WHERE %s", cond);
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+}
+
 static unsigned char *gray_png(size_t *len) {
     fs_image img;
     if (fs_image_alloc(&img, 64, 48, 3) != FS_OK) return NULL;
@@ -304,7 +321,7 @@ TEST(score_get_delete_history) {
     fputs("s3cret-admin-token-0123456789\n", tf);
     fclose(tf);
     server s;
-    const char *extra[] = {"--threads", "1", "--auth-token-file", tok, NULL};
+    const char *extra[] = {"--threads", "1", "--auth-token-file", tok, "--keep-images", NULL};
     if (start(&s, -1, extra)) { unlink(tok); cleanup(&s); SKIP("server did not start (models missing?)"); }
     unlink(tok);
     size_t jl, ml;
@@ -353,6 +370,10 @@ TEST(score_get_delete_history) {
     resp_free(&r);
     CHECK(req(s.port, "GET", "/api/v1/results?limit=0", auth, NULL, 0, &r) == 0 && r.status == 400);
     resp_free(&r);
+    /* --keep-images: face.jpg (which carries an Exif APP1) is stored re-encoded, without it */
+    char cond[160];
+    snprintf(cond, sizeof cond, "id='%s' AND hex(substr(image,1,3))='FFD8FF' AND instr(image,'Exif')=0", first);
+    CHECK(image_column(s.db, cond) == 1);
     /* delete, then 404 */
     CHECK(req(s.port, "DELETE", path, NULL, NULL, 0, &r) == 0 && r.status == 200 && strstr(r.body, first));
     resp_free(&r);
@@ -474,6 +495,7 @@ TEST(graceful_shutdown) {
     CHECK(web_store_get(db, a.id, &g) == 1 && g.width == 512 && strlen(g.sha256) == 64);
     web_result_clear(&g);
     web_store_close(db);
+    CHECK(image_column(s.db, "image IS NULL") == 1); /* no --keep-images: no photo stored */
     cleanup(&s);
 }
 
