@@ -19,6 +19,7 @@ static void usage(FILE *f) {
             "  --max-upload SIZE      largest accepted upload, e.g. 10MB, 512KB, 100000 (default 10MB)\n"
             "  --keep-images          also store each photo (re-encoded JPEG, no EXIF)\n"
             "  --auth-token-file F    admin bearer token for GET /api/v1/results (history)\n"
+            "  --rate-limit N         photos per client IPv4 address per minute (default 0 = no limit)\n"
             "  --model FILE           heads file (default: the shipped facescore/scut60.fsh)\n"
             "  --models DIR           folder of the backbone models\n"
             "API: docs/api.md\n\n%s\n", FS_SCORE_DISCLAIMER);
@@ -74,6 +75,7 @@ int fs_cli_serve(int argc, char **argv) {
         else if (!strcmp(a, "--max-upload")) {
             if (parse_size(v, &c.max_upload)) { fprintf(stderr, "facescore serve: bad --max-upload '%s'\n", v); return 2; }
         } else if (!strcmp(a, "--auth-token-file")) token_file = v;
+        else if (!strcmp(a, "--rate-limit")) { if (fs_cli_parse_int(a, v, 0, 1000000, &c.rate_limit)) return 2; }
         else if (!strcmp(a, "--model")) c.model = v;
         else if (!strcmp(a, "--models")) c.models = v;
         else { fprintf(stderr, "facescore serve: unknown option '%s'\n", a); return 2; }

@@ -234,6 +234,13 @@ static enum MHD_Result upload_bytes(web_server *s, struct MHD_Connection *c, web
 }
 
 static enum MHD_Result handle_score(web_server *s, struct MHD_Connection *c, web_req *r) {
+    int wait = web_rate_check(s, c);
+    if (wait) {
+        char ra[16], msg[96];
+        snprintf(ra, sizeof ra, "%d", wait);
+        snprintf(msg, sizeof msg, "too many photos from this address; retry in %d s", wait);
+        return error_h(c, r, 429, "rate_limited", msg, "Retry-After", ra);
+    }
     if (r->too_large) {
         char msg[96];
         snprintf(msg, sizeof msg, "upload larger than the limit of %zu bytes", s->cfg.max_upload);

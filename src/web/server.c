@@ -81,6 +81,36 @@ int web_queue_depth(web_server *s) {
     return q;
 }
 
+/* ---------------------------------------------------------------- rate limit */
+
+/* Token bucket per client IPv4 address: rate_limit tokens per minute, burst rate_limit. Slots are
+ * found by hash with a short linear probe; a full probe window evicts its stalest bucket. */
+int web_rate_check(web_server *s, struct MHD_Connection *c) {
+    if (s->cfg.rate_limit <= 0 || !s->rate) return 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET) return 0;
+    uint32_t ip = ((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr | 0u;
+    if (!ip) ip = 1;
+    double now = web_now_ms(), cap = s->cfg.rate_limit, per_ms = cap / 60000.0;
+    uint32_t h = (ip * 2654435761u) % WEB_RATE_SLOTS;
+    pthread_mutex_lock(&s->rate_mu);
+    web_rate_slot *slot = NULL, *stale = NULL;
+    for (int k = 0; k < 8 && !slot; k++) {
+        web_rate_slot *e = &s->rate[(h + (uint32_t)k) % WEB_RATE_SLOTS];
+        if (e->ip == ip) slot = e;
+        else if (!stale || e->ip == 0 || (stale->ip != 0 && e->t < stale->t)) stale = e;
+    }
+    if (!slot) { slot = stale; slot->ip = ip; slot->tokens = cap; slot->t = now; }
+    slot->tokens += (now - slot->t) * per_ms;
+    if (slot->tokens > cap) slot->tokens = cap;
+    slot->t = now;
+    int wait = 0;
+    if (slot->tokens >= 1) slot->tokens -= 1;
+    else wait = (int)((1 - slot->tokens) / per_ms / 1000.0) + 1;
+    pthread_mutex_unlock(&s->rate_mu);
+    return wait;
+}
+
 /* ---------------------------------------------------------------- metrics */
 
 static const double lat_le[WEB_LAT_BUCKETS] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
@@ -294,6 +324,11 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->m.mu, NULL);
+    pthread_mutex_init(&s->rate_mu, NULL);
+    if (s->cfg.rate_limit > 0 && !(s->rate = calloc(WEB_RATE_SLOTS, sizeof *s->rate))) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
     struct sockaddr_in addr;
     if (parse_listen(s->cfg.listen, &addr, err, cap)) goto fail;
     if (!(s->store = web_store_open(s->cfg.db_path, err, cap))) goto fail;
@@ -311,6 +346,7 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
 fail:
     stop_workers(s);
     web_store_close(s->store);
+    free(s->rate);
     free(s);
     return NULL;
 }
@@ -334,7 +370,9 @@ void web_server_stop(web_server *s) {
     stop_workers(s);
     web_store_close(s->store);
     pthread_mutex_destroy(&s->m.mu);
+    pthread_mutex_destroy(&s->rate_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    free(s->rate);
     free(s);
 }

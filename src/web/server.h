@@ -12,6 +12,7 @@ typedef struct {
     int keep_images;         /* store a re-encoded JPEG (no EXIF) of each photo */
     const char *token;       /* admin bearer token (history); NULL = history disabled */
     const char *model, *models; /* scorer model file / backbone folder; NULL = defaults */
+    int rate_limit;          /* POST /api/v1/score per client IPv4 per minute (token bucket); 0 = off */
 } web_config;
 
 typedef struct web_server web_server;

@@ -35,6 +35,12 @@ typedef struct {
     uint64_t lat_count, faces, images, db_errors, rejected;
 } web_metrics;
 
+#define WEB_RATE_SLOTS 4096
+typedef struct {
+    uint32_t ip;      /* 0 = empty */
+    double tokens, t; /* bucket level, last refill (ms) */
+} web_rate_slot;
+
 typedef struct web_worker {
     struct web_server *srv;
     pthread_t th;
@@ -57,6 +63,8 @@ struct web_server {
     web_worker *workers;
     int nworkers;
     web_metrics m;
+    pthread_mutex_t rate_mu;
+    web_rate_slot *rate;     /* WEB_RATE_SLOTS, when rate_limit > 0 */
 };
 
 /* request context (per MHD request) */
@@ -75,6 +83,8 @@ double web_now_ms(void);
 int  web_pool_run(struct web_server *s, web_job *j);
 int  web_queue_depth(struct web_server *s);
 int  web_running(struct web_server *s);
+/* 0 = allowed, else seconds until the client may try again (429) */
+int  web_rate_check(struct web_server *s, struct MHD_Connection *c);
 void web_metrics_db_error(struct web_server *s);
 void web_metrics_faces(struct web_server *s, int n);
 void web_metrics_text(struct web_server *s, char **out, size_t *len);

@@ -532,3 +532,29 @@ TEST(db_failure_503) {
     free(log);
     cleanup(&s);
 }
+
+/* --rate-limit 2: the third photo within a minute from one address gets 429 with Retry-After */
+TEST(rate_limit_429) {
+    if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
+    server s;
+    const char *extra[] = {"--threads", "1", "--rate-limit", "2", NULL};
+    if (start(&s, -1, extra)) { cleanup(&s); SKIP("server did not start (models missing?)"); }
+    resp r;
+    for (int i = 0; i < 2; i++) {
+        CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: text/plain\r\n", "x", 1, &r) == 0 && r.status == 415);
+        resp_free(&r);
+    }
+    CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: text/plain\r\n", "x", 1, &r) == 0 && r.status == 429 &&
+          err_is(&r, "rate_limited"));
+    int ra = 0;
+    const char *h = strstr(r.head, "Retry-After: ");
+    CHECK(h && sscanf(h, "Retry-After: %d", &ra) == 1 && ra >= 1 && ra <= 31); /* one token per 30 s */
+    resp_free(&r);
+    CHECK(req(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200); /* other routes unaffected */
+    resp_free(&r);
+    CHECK(req(s.port, "GET", "/metrics", NULL, NULL, 0, &r) == 0 &&
+          metric(r.body, "facescore_http_requests_total{code=\"429\"}") == 1);
+    resp_free(&r);
+    CHECK(stop(&s) == 0);
+    cleanup(&s);
+}
