@@ -53,7 +53,7 @@ LIB  := $(BUILD)/libfacescore.a
 BIN  := $(BUILD)/facescore
 TBIN := $(BUILD)/facescore_tests
 
-.PHONY: all test asan clean run onnx-coverage
+.PHONY: all test asan clean run onnx-coverage test-browser
 all: $(BIN)
 
 $(LIB): $(LIB_OBJ)
@@ -80,6 +80,11 @@ run: $(BIN)
 	@mkdir -p out
 	./$(BIN) score --draw out/face_scored.jpg samples/face.jpg
 	@echo "annotated image: out/face_scored.jpg"
+
+# Real-browser end-to-end test of the `serve` page: Debian /usr/bin/chromium + playwright-core (npm, pinned
+# in tests/browser/package-lock.json; no browser download). Screenshot: out/browser/page.png.
+test-browser: $(BIN)
+	cd tests/browser && npm ci --silent && FS_BIN=$(abspath $(BIN)) node page.test.mjs
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \

@@ -8,6 +8,10 @@ PKGS="$PKGS clang libclang-rt-14-dev"
 PKGS="$PKGS libonnx-testdata"
 # tests: Debian's extra cascades (tilted / tree Haar) for the OpenCV parity tests
 PKGS="$PKGS opencv-data"
+# browser test (make test-browser): Debian chromium driven by playwright-core from npm; node/npm only
+# when missing (some machines have a nodejs that bundles npm, which Debian's npm package would conflict with)
+PKGS="$PKGS chromium"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=""

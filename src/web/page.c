@@ -7,7 +7,8 @@
 static const char index_html[] =
     "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>facescore</title><link rel=\"stylesheet\" href=\"/app.css\"></head><body>\n"
+    "<title>facescore</title><link rel=\"icon\" href=\"data:,\">"
+    "<link rel=\"stylesheet\" href=\"/app.css\"></head><body>\n"
     "<header><h1>facescore</h1>\n"
     "<button id=\"lang\" type=\"button\" aria-label=\"Language\">한국어</button></header>\n"
     "<main>\n"
@@ -36,7 +37,7 @@ static const char app_css[] =
     "button{font:inherit;padding:.5rem 1rem;margin:.5rem 0;border-radius:.3rem;border:1px solid #243;background:#fff;"
     "cursor:pointer}button:focus{outline:3px solid #48c}\n"
     "canvas{max-width:100%;height:auto;display:block;margin:.5rem 0}\n"
-    "#faces li{margin:.5rem 0;padding:.5rem;background:#fff;border-radius:.3rem}\n"
+    "#faces{list-style:none;padding:0}#faces li{margin:.5rem 0;padding:.5rem;background:#fff;border-radius:.3rem}\n"
     ".bars{display:flex;align-items:flex-end;gap:4px;height:48px}.bars div{flex:1;background:#48c;min-height:1px}\n"
     ".bars div.top{background:#c80}.axis{display:flex;gap:4px;font-size:.75rem}.axis span{flex:1;text-align:center}\n";
 
