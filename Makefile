@@ -17,7 +17,7 @@ endif
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
-PKGS    := libjpeg libpng libwebp jansson libmicrohttpd sqlite3
+PKGS    := libjpeg libpng libwebp jansson libmicrohttpd sqlite3 libpq
 PKG_CONFIG ?= pkg-config
 
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian 12 packages facescore needs to build and test. Idempotent; uses sudo when not root.
 set -e
-PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev"
+PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev"
+# PostgreSQL server for the store tests against the PostgreSQL backend (scripts/ci-postgres.sh)
+PKGS="$PKGS postgresql"
 # optional: clang + its sanitizer runtime for `make asan` / gcc-vs-clang builds
 PKGS="$PKGS clang libclang-rt-14-dev"
 # ONNX backend test cases (tests/nn/test_onnx_conformance.c skips without them)

@@ -1,5 +1,6 @@
-/* web/store.h — result store (SQLite: one file, WAL, schema_version + migrations). All calls are
- * serialised by an internal mutex; failures return -1 with a reason in the log (never abort). */
+/* web/store.h — result store: SQLite (one file, WAL) or PostgreSQL for a postgresql:// URL (store_pg.c),
+ * same schema, schema_version + migrations. Calls are thread-safe (a mutex; a small connection pool on
+ * PostgreSQL); failures return -1 with a reason in the log (never abort). */
 #ifndef FS_WEB_STORE_H
 #define FS_WEB_STORE_H
 #include <stddef.h>
@@ -37,4 +38,6 @@ void web_result_clear(web_result *r);
 int web_store_schema_version(web_store *s);
 /* Test hook: make every following call fail as if the DB were broken. */
 void web_store_break(web_store *s);
+/* 1 when db is a postgresql:// or postgres:// URL (the PostgreSQL backend, store_pg.c). */
+int web_store_is_url(const char *db);
 #endif

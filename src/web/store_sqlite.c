@@ -1,5 +1,6 @@
 /* web/store_sqlite.c — the result store on SQLite. */
-#include "web/store.h"
+#define WEB_STORE_AS_SQLITE
+#include "web/store_backend.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
