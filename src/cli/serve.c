@@ -14,7 +14,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: facescore serve [options]\n"
             "  --listen IP:PORT       address to bind (default 127.0.0.1:8080; port 0 = any free port)\n"
-            "  --db PATH              SQLite result store (default facescore.db)\n"
+            "  --db PATH|URL          SQLite result store file (default facescore.db), or a postgresql:// URL\n"
             "  --threads N            scoring workers, each with its own models (default 2)\n"
             "  --max-upload SIZE      largest accepted upload, e.g. 10MB, 512KB, 100000 (default 10MB)\n"
             "  --keep-images          also store each photo (re-encoded JPEG, no EXIF)\n"
