@@ -4,6 +4,8 @@ set -e
 PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev"
 # PostgreSQL server for the store tests against the PostgreSQL backend (scripts/ci-postgres.sh)
 PKGS="$PKGS postgresql"
+# scale-out test (scripts/test-scaleout.sh): two serve instances behind nginx, driven by curl
+PKGS="$PKGS nginx curl"
 # optional: clang + its sanitizer runtime for `make asan` / gcc-vs-clang builds
 PKGS="$PKGS clang libclang-rt-14-dev"
 # ONNX backend test cases (tests/nn/test_onnx_conformance.c skips without them)
