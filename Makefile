@@ -98,4 +98,7 @@ onnx-coverage: $(BIN)
 clean:
 	rm -rf build build-asan
 
+# more targets, one file per concern (cross build, install/packaging, fuzzing, ...)
+-include $(sort $(wildcard mk/*.mk))
+
 -include $(DEPS)
