@@ -31,3 +31,22 @@ if [ -n "$missing" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 fi
+
+# --- Raspberry Pi cross build (make cross-aarch64, scripts/test-qemu.sh): the arm64 -dev libraries
+# through multiarch, next to the amd64 ones. Adds the arm64 architecture (and runs apt-get update)
+# only when it is missing; installs only the :arm64 packages not yet installed.
+ARM64_PKGS="libjpeg62-turbo-dev:arm64 libpng-dev:arm64 libwebp-dev:arm64 libjansson-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64 libpq-dev:arm64"
+if [ "$(dpkg --print-architecture)" != arm64 ]; then
+  arm64_missing=""
+  for p in $ARM64_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || arm64_missing="$arm64_missing $p"
+  done
+  if [ -n "$arm64_missing" ]; then
+    echo "setup-debian: installing (arm64 multiarch)$arm64_missing"
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      $SUDO dpkg --add-architecture arm64
+    fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $arm64_missing
+  fi
+fi
