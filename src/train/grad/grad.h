@@ -1,7 +1,7 @@
 /* train/grad/grad.h — backward passes of the backbone ops (issue 11), llm.c style.
  *
- * Contract between the backward kernels (train/grad/*.c, owned by the "grad ops" work) and the
- * fine-tuning engine (train/ft/*.c), which walks the planned nn_graph in reverse and calls these.
+ * Contract between the backward kernels (train/grad/ .c files, owned by the "grad ops" work) and the
+ * fine-tuning engine (train/ft/ .c files), which walks the planned nn_graph in reverse and calls these.
  *
  * Conventions (same as nn/graph.h):
  * - Activations NHWC float32, row-major. Conv weights OHWI [Cout][KH][KW][Cin/groups];
