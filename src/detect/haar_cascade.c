@@ -373,7 +373,8 @@ static int is_file(const char *p) {
     return p && *p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* <directory of the running executable>/../models/opencv/<name> (build/facescore -> repo models/) */
+/* <directory of the running executable>/../models/opencv/<name> (build/facescore -> repo models/), else
+ * .../../share/facescore/models/opencv/<name> (installed: <prefix>/bin/facescore) */
 static const char *exe_relative(const char *name) {
     static char buf[4096];
     char exe[4096];
@@ -384,6 +385,9 @@ static const char *exe_relative(const char *name) {
     if (!slash) return NULL;
     *slash = 0;
     if ((size_t)snprintf(buf, sizeof buf, "%s/../models/opencv/%s", exe, name) >= sizeof buf) return NULL;
+    if (!is_file(buf) &&
+        (size_t)snprintf(buf, sizeof buf, "%s/../share/facescore/models/opencv/%s", exe, name) >= sizeof buf)
+        return NULL;
     return buf;
 }
 
