@@ -13,13 +13,14 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: facescore serve [options]\n"
-            "  --listen IP:PORT       address to bind (default 127.0.0.1:8080; port 0 = any free port)\n"
+            "  --listen ADDR:PORT     IPv4 or [IPv6] address to bind (default 127.0.0.1:8080; [::1]:8080 IPv6\n"
+            "                         loopback; [::]:8080 every address, IPv4 too; port 0 = any free port)\n"
             "  --db PATH|URL          SQLite result store file (default facescore.db), or a postgresql:// URL\n"
             "  --threads N            scoring workers, each with its own models (default 2)\n"
             "  --max-upload SIZE      largest accepted upload, e.g. 10MB, 512KB, 100000 (default 10MB)\n"
             "  --keep-images          also store each photo (re-encoded JPEG, no EXIF)\n"
             "  --auth-token-file F    admin bearer token for GET /api/v1/results (history)\n"
-            "  --rate-limit N         photos per client IPv4 address per minute (default 0 = no limit)\n"
+            "  --rate-limit N         photos per client address (IPv6: per /64) per minute (default 0 = no limit)\n"
             "  --model FILE           heads file (default: the shipped facescore/scut60.fsh)\n"
             "  --models DIR           folder of the backbone models\n"
             "API: docs/api.md\n\n%s\n", FS_SCORE_DISCLAIMER);

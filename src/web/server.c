@@ -83,14 +83,45 @@ int web_queue_depth(web_server *s) {
 
 /* ---------------------------------------------------------------- rate limit */
 
-/* Token bucket per client IPv4 address: rate_limit tokens per minute, burst rate_limit. Slots are
+/* 32-bit key of a client address: the IPv4 address (also v4-mapped in IPv6), or a hash of an IPv6 address's
+ * /64 prefix (one client usually holds a whole /64); 0 = unknown. */
+static uint32_t client_key(const struct sockaddr *sa) {
+    if (!sa) return 0;
+    if (sa->sa_family == AF_INET) {
+        uint32_t ip = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+        return ip ? ip : 1;
+    }
+    if (sa->sa_family != AF_INET6) return 0;
+    const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    uint32_t h;
+    if (IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+        memcpy(&h, b + 12, 4);
+    } else {
+        h = 2166136261u; /* FNV-1a of the /64 prefix */
+        for (int i = 0; i < 8; i++) h = (h ^ b[i]) * 16777619u;
+    }
+    return h ? h : 1;
+}
+
+/* client address as text: "1.2.3.4", "2001:db8::1" (v4-mapped IPv6 shown as IPv4), "-" if unknown */
+static void client_text(const struct sockaddr *sa, char *out, size_t cap) {
+    snprintf(out, cap, "-");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) inet_ntop(AF_INET, a6->s6_addr + 12, out, (socklen_t)cap);
+        else inet_ntop(AF_INET6, a6, out, (socklen_t)cap);
+    }
+}
+
+/* Token bucket per client address (client_key): rate_limit tokens per minute, burst rate_limit. Slots are
  * found by hash with a short linear probe; a full probe window evicts its stalest bucket. */
 int web_rate_check(web_server *s, struct MHD_Connection *c) {
     if (s->cfg.rate_limit <= 0 || !s->rate) return 0;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET) return 0;
-    uint32_t ip = ((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr | 0u;
-    if (!ip) ip = 1;
+    uint32_t ip = ci ? client_key(ci->client_addr) : 0;
+    if (!ip) return 0;
     double now = web_now_ms(), cap = s->cfg.rate_limit, per_ms = cap / 60000.0;
     uint32_t h = (ip * 2654435761u) % WEB_RATE_SLOTS;
     pthread_mutex_lock(&s->rate_mu);
@@ -234,9 +265,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     }
     path[i] = 0;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char ip[64] = "-";
-    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, ip, sizeof ip);
+    char ip[INET6_ADDRSTRLEN] = "-";
+    if (ci) client_text(ci->client_addr, ip, sizeof ip);
     time_t now = time(NULL);
     struct tm tm;
     char ts[32];
@@ -254,23 +284,41 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     pthread_mutex_unlock(&s->mu);
 }
 
-static int parse_listen(const char *l, struct sockaddr_in *a, char *err, size_t cap) {
+/* "IPv4:PORT", "localhost:PORT" or "[IPv6]:PORT" -> address; port 0 = any free port. */
+static int parse_listen(const char *l, struct sockaddr_storage *a, char *err, size_t cap) {
     const char *colon = strrchr(l, ':');
     char host[64];
     memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    if (!colon || (size_t)(colon - l) >= sizeof host) { snprintf(err, cap, "--listen %s: want IPV4:PORT", l); return -1; }
+    if (!colon || (size_t)(colon - l) >= sizeof host) {
+        snprintf(err, cap, "--listen %s: want IPV4:PORT or [IPV6]:PORT", l);
+        return -1;
+    }
     memcpy(host, l, (size_t)(colon - l));
     host[colon - l] = 0;
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (!colon[1] || *end || port < 0 || port > 65535) { snprintf(err, cap, "--listen %s: bad port", l); return -1; }
+    if (host[0] == '[') { /* [IPv6] */
+        size_t hl = strlen(host);
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)a;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (hl < 3 || host[hl - 1] != ']') { snprintf(err, cap, "--listen %s: want [IPV6]:PORT", l); return -1; }
+        host[hl - 1] = 0;
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+            snprintf(err, cap, "--listen %s: '%s' is not an IPv6 address", l, host + 1);
+            return -1;
+        }
+        return 0;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)a;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
     if (!strcmp(host, "localhost")) snprintf(host, sizeof host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
-        snprintf(err, cap, "--listen %s: '%s' is not an IPv4 address", l, host);
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+        snprintf(err, cap, "--listen %s: '%s' is not an IPv4 address (IPv6: [ADDR]:PORT)", l, host);
         return -1;
     }
-    a->sin_port = htons((uint16_t)port);
     return 0;
 }
 
@@ -329,18 +377,20 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
         snprintf(err, cap, "out of memory");
         goto fail;
     }
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
     if (parse_listen(s->cfg.listen, &addr, err, cap)) goto fail;
+    /* IPv6: dual stack, so that [::] also takes IPv4 clients (as v4-mapped addresses) */
+    unsigned v6 = addr.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0;
     if (!(s->store = web_store_open(s->cfg.db_path, err, cap))) goto fail;
     if (open_workers(s, err, cap)) goto fail;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG | v6, 0,
                             NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
     if (!s->d) { snprintf(err, cap, "cannot listen on %s: %s", s->cfg.listen, strerror(errno)); goto fail; }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : ntohs(addr.sin_port);
+    s->port = di ? di->port : ntohs(((struct sockaddr_in *)&addr)->sin_port); /* same offset in sockaddr_in6 */
     if (getenv("FS_SERVE_TEST_DB_FAIL")) web_store_break(s->store); /* test hook: a broken DB */
     return s;
 fail:

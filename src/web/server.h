@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *listen;      /* "IPv4:port", port 0 = any free port; default 127.0.0.1:8080 */
+    const char *listen;      /* "IPv4:port" or "[IPv6]:port" (dual stack), port 0 = any free port; default 127.0.0.1:8080 */
     const char *db_path;     /* SQLite file; default facescore.db */
     int threads;             /* scoring workers (each its own detector + scorer); default 2 */
     int queue_cap;           /* waiting jobs before 503; default 4 * threads (FS_SERVE_QUEUE env) */
@@ -12,7 +12,7 @@ typedef struct {
     int keep_images;         /* store a re-encoded JPEG (no EXIF) of each photo */
     const char *token;       /* admin bearer token (history); NULL = history disabled */
     const char *model, *models; /* scorer model file / backbone folder; NULL = defaults */
-    int rate_limit;          /* POST /api/v1/score per client IPv4 per minute (token bucket); 0 = off */
+    int rate_limit;          /* POST /api/v1/score per client address (IPv6: /64) per minute (token bucket); 0 = off */
 } web_config;
 
 typedef struct web_server web_server;
