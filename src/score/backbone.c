@@ -95,8 +95,7 @@ fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop 
     return FS_OK;
 }
 
-fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop) {
-    const bb_spec *sp = s->spec[k];
+fs_status bb_crop_for(const bb_spec *sp, bb_crop mode, const fs_image *img, const fs_face *face, fs_image *crop) {
     fs_align_params p;
     fs_face f = *face;
     if (sp->size == 112) {
@@ -104,13 +103,16 @@ fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_fac
         p.box_scale = 1.0f;
     } else {
         fs_align_params_default(&p);
-        if (s->crop != BB_CROP_ALIGN) { f.has_landmarks = 0; p.box_scale = s->crop == BB_CROP_BOX15 ? 1.5f : 1.0f; }
+        if (mode != BB_CROP_ALIGN) { f.has_landmarks = 0; p.box_scale = mode == BB_CROP_BOX15 ? 1.5f : 1.0f; }
     }
     return fs_face_align(img, &f, &p, crop);
 }
 
-/* crop (RGB) -> float NHWC input, mirrored when flip. */
-static void preprocess(const bb_spec *sp, const fs_image *c, int flip, float *x) {
+fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop) {
+    return bb_crop_for(s->spec[k], s->crop, img, face, crop);
+}
+
+void bb_preprocess(const bb_spec *sp, const fs_image *c, int flip, float *x) {
     int n = sp->size;
     for (int y = 0; y < n; y++) {
         const uint8_t *row = c->data + (size_t)y * c->stride;
@@ -132,7 +134,7 @@ fs_status bb_features_crop(bb_set *s, int k, const fs_image *crop, float *out) {
                         crop->height, crop->channels, sp->size, sp->size);
     size_t numel = (size_t)sp->size * sp->size * 3;
     for (int f = 0; f <= s->flip; f++) {
-        preprocess(sp, crop, f, s->buf);
+        bb_preprocess(sp, crop, f, s->buf);
         fs_status st = fs_model_set_input(s->model[k], 0, s->buf, numel);
         if (st == FS_OK) st = fs_model_run(s->model[k]);
         if (st != FS_OK) return st;

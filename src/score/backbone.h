@@ -49,6 +49,11 @@ fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop 
 void bb_close(bb_set *s);
 /* The crop backbone k gets for this face (RGB, size x size). */
 fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop);
+/* The crop a backbone of spec sp gets with crop mode `mode` (what bb_face_crop does, without a set). */
+fs_status bb_crop_for(const bb_spec *sp, bb_crop mode, const fs_image *img, const fs_face *face, fs_image *crop);
+/* Crop (RGB, sp->size square) -> the network's float NHWC input x[size][size][3] with the spec's
+ * preprocessing (table above), mirrored left-right when flip. */
+void bb_preprocess(const bb_spec *sp, const fs_image *crop, int flip, float *x);
 /* Feature of one face of an RGB image: out[dim]. */
 fs_status bb_features(bb_set *s, const fs_image *img, const fs_face *face, float *out);
 /* Feature of one ready crop for backbone k (size x size RGB): out[spec->dim]. */
