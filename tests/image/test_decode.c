@@ -137,6 +137,7 @@ TEST(want_channels_conversions) {
     /* RGB file asked as gray */
     CHECK(fs_image_load(imgt_path("png_palette.png"), 1, NULL, &c) == FS_OK);
     CHECK(c.channels == 1 && c.width == 56);
+    fs_image_free(&c);
     CHECK(fs_image_load(imgt_path("png_palette.png"), 2, NULL, &c) == FS_ERR_ARG);
     CHECK(c.data == NULL);
     fs_image_free(&a);
