@@ -24,6 +24,9 @@ FS_VERSION  := $(shell sed -n 's/^\#define FS_VERSION_STRING "\(.*\)"/\1/p' incl
 # every file under models/ (weights, SOURCES.md, LICENSE, README), paths relative to models/
 FS_MODEL_FILES = $(patsubst models/%,%,$(shell find models -type f | LC_ALL=C sort))
 
+# .pc paths under PREFIX are written as ${prefix}/... (pkg-config --define-prefix / --define-variable work)
+fs_pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
 # $(call fs_install_models,DEST_MODELS_DIR)
 define fs_install_models
 	$(INSTALL) -d -m 0755 $(1)
@@ -37,8 +40,9 @@ install: $(BIN) $(LIB)
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/facescore
 	$(INSTALL) -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libfacescore.a
 	$(INSTALL) -m 0644 include/facescore.h $(DESTDIR)$(INCLUDEDIR)/facescore.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	  -e 's|@MODELSDIR@|$(FS_MODELSDIR)|g' -e 's|@VERSION@|$(FS_VERSION)|g' packaging/facescore.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(call fs_pc_rel,$(LIBDIR))|g' \
+	  -e 's|@INCLUDEDIR@|$(call fs_pc_rel,$(INCLUDEDIR))|g' -e 's|@MODELSDIR@|$(call fs_pc_rel,$(FS_MODELSDIR))|g' \
+	  -e 's|@VERSION@|$(FS_VERSION)|g' packaging/facescore.pc.in \
 	  > $(DESTDIR)$(PKGCONFIGDIR)/facescore.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/facescore.pc
 	$(call fs_install_models,$(DESTDIR)$(FS_MODELSDIR))
@@ -50,8 +54,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)/facescore
 
 # ------------------------------------------------------------------ Debian packages
-# One binary package "facescore" installing to /usr: the CLI, the models, the man page, the systemd unit
-# (/lib/systemd/system), copyright (every model's licence) and changelog. Built with dpkg-deb under fakeroot.
+# One binary package "facescore" installing to /usr: the CLI, the models, the sample photo
+# (/usr/share/facescore/samples), the man page, the systemd unit (/lib/systemd/system), copyright (every
+# model's licence) and changelog. Built with dpkg-deb under fakeroot.
 # The binaries get Debian's hardening flags (dpkg-buildflags: stack protector, _FORTIFY_SOURCE, relro, now);
 # warnings stay warnings there (the normal build keeps -Werror).
 DEB_REVISION ?= 1
@@ -62,7 +67,7 @@ DEB_HARDEN_LDLIBS := -Wl,-z,relro -Wl,-z,now
 DEB_WARN          := -Wall -Wextra -Wno-unused-parameter
 # arm64: the runtime libraries of build-deb-arm64/facescore (checked against its NEEDED entries below)
 DEB_DEPENDS_ARM64 := libc6 (>= 2.34), libjansson4 (>= 2.14), libjpeg62-turbo (>= 1.3.1), \
-  libmicrohttpd12 (>= 0.9.50), libpng16-16 (>= 1.6.2), libpq5, libsqlite3-0 (>= 3.7.15), libwebp7
+  libmicrohttpd12 (>= 0.9.50), libpng16-16 (>= 1.6.2-1), libpq5, libsqlite3-0 (>= 3.8.7), libwebp7 (>= 1.2.4)
 
 deb:
 	$(MAKE) BUILD=build-deb-amd64 WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" \
@@ -87,6 +92,8 @@ deb-package:
 	$(INSTALL) -m 0755 $(DEB_BIN) $(DEB_STAGE)/usr/bin/facescore
 	$(DEB_STRIP) --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_STAGE)/usr/bin/facescore
 	$(call fs_install_models,$(DEB_STAGE)/usr/share/facescore/models)
+	$(INSTALL) -D -m 0644 -t $(DEB_STAGE)/usr/share/facescore/samples samples/face.jpg samples/README.md \
+	  samples/LICENSE-Apache-2.0.txt
 	gzip -9n < docs/facescore.1 > $(DEB_STAGE)/usr/share/man/man1/facescore.1.gz
 	$(INSTALL) -m 0644 deploy/facescore.service $(DEB_STAGE)/lib/systemd/system/facescore.service
 	$(INSTALL) -m 0644 packaging/debian/copyright $(DEB_STAGE)/usr/share/doc/facescore/copyright

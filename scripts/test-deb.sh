@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# scripts/test-deb.sh [FILE.deb] — the amd64 Debian package on a clean Debian 12 (bookworm) chroot.
+#  1. a debootstrap --variant=minbase chroot of bookworm, cached as a tarball in /var/cache/facescore-ci
+#     (FACESCORE_CI_CACHE) so that the next run only unpacks it; the mirror is the one apt uses here
+#     (/etc/apt/sources.list.d/debian.sources, else deb.debian.org; DEBIAN_MIRROR overrides);
+#  2. `apt-get install ./facescore_*.deb` inside it (pulls the runtime libraries; .debs cached too); the
+#     postinst must enable the unit (symlink) without systemd running;
+#  3. the service started the way /lib/systemd/system/facescore.service says: its Environment= and
+#     EnvironmentFile= (a /etc/facescore/env we write: FACESCORE_LISTEN=127.0.0.1:0, i.e. a free loopback port),
+#     StateDirectory= (created, owned by an unprivileged uid like DynamicUser's), WorkingDirectory=, UMask=,
+#     and the ExecStart= command line with ${VAR}s expanded, run in the chroot as that uid (systemd itself
+#     cannot run there); GET /healthz answers ok, POST /api/v1/score of the packaged sample finds 4 faces and
+#     the SQLite store appears in /var/lib/facescore; SIGTERM stops it with status 0;
+#  4. `facescore score /usr/share/facescore/samples/face.jpg` inside the chroot gives the same faces and
+#     scores as the same binary outside;
+#  5. apt-get purge removes the files and the state directory.
+# Needs root (chroot, mount), debootstrap, curl. Without FILE builds it with `make deb`.
+# Last line: "test-deb: ok (N s)".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+t0=$(date +%s)
+step() { echo "test-deb: [$(( $(date +%s) - t0 )) s] $*"; }
+fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "needs root (debootstrap, chroot, mount)"
+
+deb=${1:-}
+if [ -z "$deb" ]; then
+  make -s deb >/dev/null
+  deb=$(ls -t out/facescore_*_amd64.deb | head -n1)
+fi
+[ -f "$deb" ] || fail "no package $deb"
+deb=$(readlink -f "$deb")
+step "package $deb"
+
+suite=bookworm
+cache=${FACESCORE_CI_CACHE:-/var/cache/facescore-ci}
+mirror=${DEBIAN_MIRROR:-$(awk '$1 == "URIs:" {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+if command -v zstd >/dev/null; then comp=--zstd ext=tar.zst; else comp=--gzip ext=tar.gz; fi
+tarball=$cache/debootstrap-$suite-amd64-minbase.$ext
+mkdir -p "$cache/apt-archives/partial"
+
+root=$(mktemp -d /tmp/facescore-chroot.XXXXXX)
+pid=""
+cleanup() {
+  set +e
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  local busy=0
+  for m in "$root/var/cache/apt/archives" "$root/proc"; do
+    if mountpoint -q "$m"; then umount "$m" || umount -l "$m" || busy=1; fi
+  done
+  # never delete through a mount that is still there (the archive cache is bind-mounted)
+  if [ "$busy" = 0 ] && ! grep -q " $root/" /proc/mounts; then rm -rf "$root"; else echo "test-deb: left $root (mounted)" >&2; fi
+}
+trap cleanup EXIT
+
+# 1. the chroot
+if [ -f "$tarball" ]; then
+  step "unpacking cached $tarball"
+  tar -C "$root" $comp -xf "$tarball" --numeric-owner
+else
+  step "debootstrap $suite from $mirror (cold: cached afterwards in $tarball)"
+  debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$root.debootstrap.log" 2>&1 ||
+    { tail -20 "$root.debootstrap.log"; fail "debootstrap"; }
+  rm -f "$root.debootstrap.log"
+  tar -C "$root" $comp -cf "$tarball.tmp.$$" --numeric-owner . && mv "$tarball.tmp.$$" "$tarball"
+  step "cached $(du -h "$tarball" | cut -f1) $tarball"
+fi
+[ -x "$root/usr/bin/apt-get" ] || fail "chroot has no apt-get"
+chmod 0755 "$root"   # the chroot's / (mktemp made it 0700): _apt and the service uid must enter it
+mount -t proc proc "$root/proc"
+mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+
+# 2. install the package with its dependencies from the mirror
+cp "$deb" "$root/tmp/"
+step "apt-get update + install $(basename "$deb")"
+in_root apt-get update -qq
+in_root apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" > "$root/tmp/apt.log" 2>&1 ||
+  { tail -30 "$root/tmp/apt.log"; fail "apt-get install"; }
+in_root dpkg-query -W -f='${Status} ${Version}\n' facescore | grep -q "install ok installed" || fail "not installed"
+in_root facescore version
+[ -L "$root/etc/systemd/system/multi-user.target.wants/facescore.service" ] ||
+  fail "postinst did not enable facescore.service"
+for f in /usr/bin/facescore /usr/share/man/man1/facescore.1.gz /usr/share/doc/facescore/copyright \
+         /usr/share/doc/facescore/changelog.Debian.gz /usr/share/facescore/models/facescore/scut60.fsh; do
+  [ -f "$root$f" ] || fail "missing $f"
+done
+
+# 3. the service, as its unit file says
+unit=$root/lib/systemd/system/facescore.service
+[ -f "$unit" ] || fail "no $unit"
+key() { sed -n "s/^$1=//p" "$unit"; }
+declare -A envv=()
+while read -r line; do
+  for kv in $line; do envv[${kv%%=*}]=${kv#*=}; done
+done < <(key Environment)
+envfile=$(key EnvironmentFile); envfile=${envfile#-}
+[ -n "$envfile" ] || fail "unit has no EnvironmentFile="
+mkdir -p "$root$(dirname "$envfile")"
+printf 'FACESCORE_LISTEN=127.0.0.1:0\n' > "$root$envfile"
+chmod 0600 "$root$envfile"
+while IFS= read -r kv; do
+  case $kv in ''|'#'*) continue;; esac
+  envv[${kv%%=*}]=${kv#*=}
+done < "$root$envfile"
+exec_start=$(key ExecStart)
+cmd=()
+for w in $exec_start; do
+  while [[ $w =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
+    n=${BASH_REMATCH[1]}
+    w=${w//"\${$n}"/${envv[$n]-}}
+  done
+  cmd+=("$w")
+done
+state=$(key StateDirectory); workdir=$(key WorkingDirectory); umask_=$(key UMask); smode=$(key StateDirectoryMode)
+[ "$(key DynamicUser)" = yes ] && [ "$(key ProtectSystem)" = strict ] && [ "$state" = facescore ] ||
+  fail "unit lacks DynamicUser=yes / ProtectSystem=strict / StateDirectory=facescore"
+uid=61875   # systemd's DynamicUser range is 61184-65519
+install -d -m "${smode:-0755}" -o "$uid" -g "$uid" "$root/var/lib/$state"
+envargs=()
+for k in "${!envv[@]}"; do envargs+=("$k=${envv[$k]}"); done
+step "ExecStart (uid $uid, cwd ${workdir:-/}, umask ${umask_:-0022}): ${cmd[*]}"
+chroot --userspec="$uid:$uid" "$root" /usr/bin/env -i PATH=/usr/bin:/bin "${envargs[@]}" \
+  /bin/sh -c 'cd "$1" && umask "$2" && shift 2 && exec "$@"' sh "${workdir:-/}" "${umask_:-0022}" "${cmd[@]}" \
+  > "$root/tmp/serve.out" 2> "$root/tmp/serve.err" &
+pid=$!
+port=""
+for _ in $(seq 1 300); do
+  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$root/tmp/serve.out")
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$root/tmp/serve.err"; fail "service exited at start"; }
+  sleep 0.1
+done
+[ -n "$port" ] || { cat "$root/tmp/serve.err"; fail "service did not start listening in 30 s"; }
+health=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/healthz") || fail "/healthz"
+echo "test-deb: /healthz on port $port: $health"
+echo "$health" | grep -q '"status":"ok"' || fail "/healthz is not ok"
+res=$(curl -fsS --max-time 60 -F "image=@$root/usr/share/facescore/samples/face.jpg" "http://127.0.0.1:$port/api/v1/score") ||
+  fail "POST /api/v1/score"
+nf=$(echo "$res" | grep -o '"box"' | wc -l)
+[ "$nf" = 4 ] || fail "POST /api/v1/score found $nf faces, want 4: $res"
+[ -f "$root/var/lib/$state/results.db" ] || fail "no /var/lib/$state/results.db"
+[ "$(stat -c %u "$root/var/lib/$state/results.db")" = "$uid" ] || fail "results.db not owned by the service uid"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+pid=""
+[ "$rc" = 0 ] || { cat "$root/tmp/serve.err"; fail "service exited $rc on SIGTERM"; }
+step "service: healthz ok, score 4 faces, results.db written, SIGTERM exit 0"
+
+# 4. the CLI inside the chroot; same output as the same binary outside
+in_root facescore score --csv /usr/share/facescore/samples/face.jpg > "$root/tmp/in.csv" || fail "facescore score in the chroot"
+cat "$root/tmp/in.csv"
+[ "$(tail -n +2 "$root/tmp/in.csv" | wc -l)" = 4 ] || fail "facescore score: want 4 faces"
+dpkg-deb -x "$deb" "$root/tmp/host"
+FACESCORE_MODELS=$root/tmp/host/usr/share/facescore/models "$root/tmp/host/usr/bin/facescore" score --csv \
+  "$root/tmp/host/usr/share/facescore/samples/face.jpg" > "$root/tmp/out.csv" || fail "facescore score outside"
+diff <(cut -d, -f2- "$root/tmp/in.csv") <(cut -d, -f2- "$root/tmp/out.csv") || fail "chroot and host scores differ"
+
+# 5. purge
+in_root apt-get purge -y -qq facescore > "$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log"; fail "apt-get purge"; }
+[ ! -e "$root/usr/bin/facescore" ] && [ ! -e "$root/usr/share/facescore" ] && [ ! -e "$root/var/lib/facescore" ] ||
+  fail "files left after purge"
+[ ! -e "$root/etc/systemd/system/multi-user.target.wants/facescore.service" ] || fail "enable symlink left after purge"
+echo "test-deb: ok ($(( $(date +%s) - t0 )) s)"
