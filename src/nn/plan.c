@@ -438,6 +438,22 @@ fs_status nn_graph_plan(nn_graph *g) {
     return FS_OK;
 }
 
+/* Re-runs the kernel preparation (weight packing) of the planned, non-folded nodes selected by mask
+ * (NULL = all) after their constant inputs changed in place; shapes and the arena are unchanged. */
+fs_status nn_graph_repack(nn_graph *g, const unsigned char *mask) {
+    if (!g->planned) return fs_error(FS_ERR_ARG, "nn: repack of a graph that is not planned");
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *n = &g->nodes[i];
+        if (n->folded || (mask && !mask[i])) continue;
+        if (n->kfree && n->kstate) n->kfree(n->kstate);
+        n->kstate = NULL;
+        n->kfree = NULL;
+        fs_status st = nn_op_def_get(n->type)->prepare(g, n);
+        if (st) { nn_graph_unplan(g); return st; }
+    }
+    return FS_OK;
+}
+
 double nn_node_macs(const nn_graph *g, const nn_node *n) {
     if (n->n_out < 1 || n->out[0] < 0 || n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0) return 0;
     const nn_tensor *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];

@@ -123,6 +123,9 @@ typedef struct ft_engine ft_engine;
  * (seeded), mean 0 / inv_std 1. Errors: FS_ERR_ARG (bad config, unknown feature, input not
  * [?][S][S][3]), FS_ERR_UNSUPPORTED (an op without backward, naming it), FS_ERR_NOMEM. */
 fs_status ft_open(ft_engine **out, fs_model *m, const ft_config *c);
+/* The same on a bare runtime graph (tests build small graphs by hand; nn/graph.h). */
+struct nn_graph;
+fs_status ft_open_graph(ft_engine **out, struct nn_graph *g, const ft_config *c);
 /* Writes the trained backbone weights back into the model, restores its pointers, repacks; frees. */
 void ft_close(ft_engine *e);
 
