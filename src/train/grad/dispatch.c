@@ -1,26 +1,366 @@
-/* train/grad/dispatch.c — the public gr_conv2d_backward_* / gr_fc_backward entry points.
- * Step 1: they call the portable references (single-threaded). */
-#include "train/grad/grad.h"
+/* train/grad/dispatch.c — the public gr_conv2d_backward_* / gr_fc_backward entry points: pick the
+ * path for the conv's geometry, split the work over the pool in a fixed partition, run the ISA
+ * kernels of grad_simd.inc (best one from fs_cpu_features(); FS_CPU=portable -> the generic vector-C
+ * instantiation; FS_GRAD_REF=1 -> the plain references).
+ *
+ * Paths (gr_conv_path):
+ *   gemm1x1    1x1, stride 1, no padding, groups 1 (and FC): dX = dY.W, dW += dY^T.X as GEMMs;
+ *              dX rows / dW (rows, then columns) split over threads: bit-identical for ANY thread count.
+ *   depthwise  groups == cin == cout, kh*kw <= 64: channel-vectorised direct loops; dX by input rows,
+ *              dW by channel ranges: bit-identical for any thread count. Scratch: kh*kw*C floats.
+ *   im2col     every other groups-1 conv (the first 3x3 conv, strided 1x1, padded 1x1...): per task
+ *              chunks of GR_CHUNK output pixels gathered into columns, then GEMMs. dW: per-task partials
+ *              summed in task order (the result depends on the thread count, reproducible for a
+ *              fixed one); dX: one task per image range (dx of the image = col2im of dY.W).
+ *   ref        grouped non-depthwise convs, depth multipliers, or a missing scratch: the reference.
+ * No allocation anywhere. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/threadpool.h"
+#include "train/grad/grad_internal.h"
+
+/* ------------------------------------------------------------------ kernel selection */
+
+static int gr_force_ref(void) {
+    const char *e = getenv("FS_GRAD_REF");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+const gr_kernels *gr_kernels_by_name(const char *name) {
+    const int f = fs_cpu_features();
+    (void)f;
+    if (!strcmp(name, "generic")) return &gr_kernels_generic;
+#if defined(__x86_64__)
+    if (!strcmp(name, "avx512") && (f & FS_CPU_AVX512)) return &gr_kernels_avx512;
+    if (!strcmp(name, "avx2") && (f & FS_CPU_AVX2) && (f & FS_CPU_FMA)) return &gr_kernels_avx2;
+#endif
+    return NULL;
+}
+
+const gr_kernels *gr_kernels_best(void) {
+    if (gr_force_ref()) return NULL;
+#if defined(__x86_64__)
+    const int f = fs_cpu_features();
+    if (f & FS_CPU_AVX512) return &gr_kernels_avx512;
+    if ((f & FS_CPU_AVX2) && (f & FS_CPU_FMA)) return &gr_kernels_avx2;
+#endif
+    return &gr_kernels_generic;
+}
+
+/* ------------------------------------------------------------------ paths and scratch */
+
+#define GR_CHUNK_FLOATS 16384 /* im2col chunk: GR_CHUNK rows of kh*kw*cin floats, at most ~64 KiB */
+
+static int is_1x1_gemm(const gr_conv_shape *s) {
+    return s->groups == 1 && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+           s->oh == s->h && s->ow == s->w;
+}
+static int is_depthwise(const gr_conv_shape *s) {
+    return s->groups == s->cin && s->cout == s->cin && s->kh * s->kw <= GR_MAXTAP;
+}
+
+const char *gr_conv_path(const gr_conv_shape *s) {
+    if (is_1x1_gemm(s)) return "gemm1x1";
+    if (is_depthwise(s)) return "depthwise";
+    if (s->groups == 1) return "im2col";
+    return "ref";
+}
+
+static int chunk_rows(const gr_conv_shape *s) {
+    const int kc = s->kh * s->kw * s->cin;
+    int ch = GR_CHUNK_FLOATS / (kc > 0 ? kc : 1);
+    return ch < 16 ? 16 : ch > 256 ? 256 : ch;
+}
+/* per-task floats of the im2col path: columns chunk + dW partial [kh*kw*cin][cout] */
+static size_t im2col_task_floats(const gr_conv_shape *s) {
+    const size_t kc = (size_t)s->kh * s->kw * s->cin;
+    return (size_t)chunk_rows(s) * kc + kc * s->cout;
+}
 
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads) {
-    (void)s, (void)threads;
+    if (threads < 1) threads = 1;
+    const char *p = gr_conv_path(s);
+    if (!strcmp(p, "depthwise")) return (size_t)s->kh * s->kw * s->cin * sizeof(float);
+    if (!strcmp(p, "im2col")) return (size_t)threads * im2col_task_floats(s) * sizeof(float);
     return 0;
+}
+
+/* contiguous range t of T over [0, n) in units of `align` (last range takes the rest) */
+static void split(int n, int align, int t, int T, int *lo, int *hi) {
+    const int units = (n + align - 1) / align;
+    int a = (int)((long)units * t / T) * align, b = (int)((long)units * (t + 1) / T) * align;
+    *lo = a < n ? a : n, *hi = b < n ? b : n;
+}
+
+/* ------------------------------------------------------------------ GEMM jobs (1x1 conv and FC) */
+
+typedef struct {
+    const gr_kernels *k;
+    int M, N, K;            /* output C[M][N], reduction K */
+    const float *A, *B;
+    ptrdiff_t ars, aks, ldb;
+    float *C;
+    ptrdiff_t ldc;
+    int add, T;
+    int by_rows;            /* split rows (multiples of 4) or columns (multiples of 32) */
+} gemm_job;
+
+static void gemm_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const gemm_job *j = ctx;
+    int lo, hi;
+    if (j->by_rows) {
+        split(j->M, 4, t, j->T, &lo, &hi);
+        if (lo < hi)
+            j->k->gemm(hi - lo, j->N, j->K, j->A + lo * j->ars, j->ars, j->aks, j->B, j->ldb, j->C + lo * j->ldc, j->ldc,
+                       j->add);
+    } else {
+        split(j->N, 32, t, j->T, &lo, &hi);
+        if (lo < hi) j->k->gemm(j->M, hi - lo, j->K, j->A, j->ars, j->aks, j->B + lo, j->ldb, j->C + lo, j->ldc, j->add);
+    }
+}
+
+static void run_gemm(gemm_job *j, fs_pool *pool) {
+    j->T = fs_pool_size(pool);
+    j->by_rows = j->M >= 4 * j->T || j->N < 32 * j->T;
+    fs_pool_run(pool, j->T, gemm_task, j);
+}
+
+typedef struct {
+    const gr_kernels *k;
+    float *db;
+    const float *dy;
+    size_t rows;
+    int c, T;
+} colsum_job;
+
+static void colsum_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const colsum_job *j = ctx;
+    int lo, hi;
+    split(j->c, 16, t, j->T, &lo, &hi);
+    if (lo < hi) j->k->colsum(j->db, j->dy, j->rows, j->c, lo, hi);
+}
+
+static void run_colsum(const gr_kernels *k, float *db, const float *dy, size_t rows, int c, fs_pool *pool) {
+    colsum_job j = {k, db, dy, rows, c, fs_pool_size(pool)};
+    fs_pool_run(pool, j.T, colsum_task, &j);
+}
+
+/* dx[rows][cin] = dy[rows][cout] . w[cout][cin] */
+static void gemm_dx(const gr_kernels *k, float *dx, const float *dy, const float *w, int rows, int cin, int cout,
+                    fs_pool *pool) {
+    gemm_job j = {k, rows, cin, cout, dy, w, cout, 1, cin, dx, cin, 0, 0, 0};
+    run_gemm(&j, pool);
+}
+/* dw[cout][cin] += dy[rows][cout]^T . x[rows][cin]; db[cout] += column sums of dy */
+static void gemm_dw(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x, int rows, int cin,
+                    int cout, fs_pool *pool) {
+    if (dw) {
+        gemm_job j = {k, cout, cin, rows, dy, x, 1, cout, cin, dw, cin, 1, 0, 0};
+        run_gemm(&j, pool);
+    }
+    if (db) run_colsum(k, db, dy, (size_t)rows, cout, pool);
+}
+
+/* ------------------------------------------------------------------ depthwise */
+
+typedef struct {
+    const gr_kernels *k;
+    const gr_conv_shape *s;
+    float *out;             /* dx, or accT [kh*kw][C] */
+    const float *dy, *x, *wT;
+    int T;
+} dw_job;
+
+static void dw_data_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const dw_job *j = ctx;
+    int lo, hi;
+    split(j->s->n * j->s->h, 1, t, j->T, &lo, &hi);
+    if (lo < hi) j->k->dw_data_rows(j->out, j->dy, j->wT, j->s, lo, hi);
+}
+
+static void dw_weight_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const dw_job *j = ctx;
+    int lo, hi;
+    split(j->s->cin, 16, t, j->T, &lo, &hi);
+    if (lo < hi) j->k->dw_weight_chans(j->out, j->dy, j->x, j->s, lo, hi);
+}
+
+static void dw_data(const gr_kernels *k, float *dx, const float *dy, const float *w, const gr_conv_shape *s,
+                    float *wT, fs_pool *pool) {
+    const int kk = s->kh * s->kw, C = s->cin;
+    for (int c = 0; c < C; c++) /* w[c][tap] -> wT[tap][c] */
+        for (int t = 0; t < kk; t++) wT[(size_t)t * C + c] = w[(size_t)c * kk + t];
+    dw_job j = {k, s, dx, dy, NULL, wT, fs_pool_size(pool)};
+    fs_pool_run(pool, j.T, dw_data_task, &j);
+}
+
+static void dw_weight(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x,
+                      const gr_conv_shape *s, float *accT, fs_pool *pool) {
+    const int kk = s->kh * s->kw, C = s->cin;
+    memset(accT, 0, (size_t)kk * C * sizeof(float));
+    dw_job j = {k, s, accT, dy, x, NULL, fs_pool_size(pool)};
+    fs_pool_run(pool, j.T, dw_weight_task, &j);
+    for (int c = 0; c < C; c++)
+        for (int t = 0; t < kk; t++) dw[(size_t)c * kk + t] += accT[(size_t)t * C + c];
+    if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, C, pool);
+}
+
+/* ------------------------------------------------------------------ im2col (dense, any geometry) */
+
+/* col[p - p0][(ky*kw + kx)*cin + c] = x at output pixel p's tap (0 in the padding), p in [p0, p1) */
+static void im2col(float *col, const float *x, const gr_conv_shape *s, size_t p0, size_t p1) {
+    const int cin = s->cin, kc = s->kh * s->kw * cin;
+    for (size_t p = p0; p < p1; p++) {
+        const int n = (int)(p / ((size_t)s->oh * s->ow)), rem = (int)(p % ((size_t)s->oh * s->ow));
+        const int oy = rem / s->ow, ox = rem % s->ow;
+        float *o = col + (p - p0) * kc;
+        for (int ky = 0; ky < s->kh; ky++) {
+            const int iy = oy * s->sh - s->pt + ky * s->dh;
+            for (int kx = 0; kx < s->kw; kx++, o += cin) {
+                const int ix = ox * s->sw - s->pl + kx * s->dw;
+                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                    memset(o, 0, (size_t)cin * sizeof(float));
+                else
+                    memcpy(o, x + (((size_t)n * s->h + iy) * s->w + ix) * cin, (size_t)cin * sizeof(float));
+            }
+        }
+    }
+}
+
+/* dx at output pixel p's taps += dcol[p - p0][...] (padding taps dropped), in pixel order */
+static void col2im(float *dx, const float *dcol, const gr_conv_shape *s, size_t p0, size_t p1) {
+    const int cin = s->cin, kc = s->kh * s->kw * cin;
+    for (size_t p = p0; p < p1; p++) {
+        const int n = (int)(p / ((size_t)s->oh * s->ow)), rem = (int)(p % ((size_t)s->oh * s->ow));
+        const int oy = rem / s->ow, ox = rem % s->ow;
+        const float *d = dcol + (p - p0) * kc;
+        for (int ky = 0; ky < s->kh; ky++) {
+            const int iy = oy * s->sh - s->pt + ky * s->dh;
+            for (int kx = 0; kx < s->kw; kx++, d += cin) {
+                const int ix = ox * s->sw - s->pl + kx * s->dw;
+                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                float *o = dx + (((size_t)n * s->h + iy) * s->w + ix) * cin;
+                for (int c = 0; c < cin; c++) o[c] += d[c];
+            }
+        }
+    }
+}
+
+typedef struct {
+    const gr_kernels *k;
+    const gr_conv_shape *s;
+    float *dx;
+    const float *dy, *x, *w;
+    float *scratch;
+    int T;
+} i2c_job;
+
+/* dW partial of task t: part[kc][cout] = sum over its pixels col^T . dy */
+static void i2c_weight_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const i2c_job *j = ctx;
+    const gr_conv_shape *s = j->s;
+    const int kc = s->kh * s->kw * s->cin, ch = chunk_rows(s);
+    float *col = j->scratch + (size_t)t * im2col_task_floats(s), *part = col + (size_t)ch * kc;
+    const size_t P = (size_t)s->n * s->oh * s->ow;
+    const size_t p0 = P * t / j->T, p1 = P * (t + 1) / j->T;
+    memset(part, 0, (size_t)kc * s->cout * sizeof(float));
+    for (size_t p = p0; p < p1; p += ch) {
+        const size_t pe = p1 - p < (size_t)ch ? p1 : p + ch;
+        im2col(col, j->x, s, p, pe);
+        j->k->gemm(kc, s->cout, (int)(pe - p), col, 1, kc, j->dy + p * s->cout, s->cout, part, s->cout, 1);
+    }
+}
+
+/* dx of images [n0, n1): zero, then per chunk dcol = dy . w[cout][kc], col2im */
+static void i2c_data_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const i2c_job *j = ctx;
+    const gr_conv_shape *s = j->s;
+    const int kc = s->kh * s->kw * s->cin, ch = chunk_rows(s);
+    float *dcol = j->scratch + (size_t)t * im2col_task_floats(s);
+    int n0, n1;
+    split(s->n, 1, t, j->T, &n0, &n1);
+    if (n0 >= n1) return;
+    const size_t img = (size_t)s->h * s->w * s->cin, opix = (size_t)s->oh * s->ow;
+    memset(j->dx + n0 * img, 0, (size_t)(n1 - n0) * img * sizeof(float));
+    for (size_t p = n0 * opix; p < n1 * opix; p += ch) {
+        const size_t pe = n1 * opix - p < (size_t)ch ? n1 * opix : p + ch;
+        j->k->gemm((int)(pe - p), kc, s->cout, j->dy + p * s->cout, s->cout, 1, j->w, kc, dcol, kc, 0);
+        col2im(j->dx, dcol, s, p, pe);
+    }
+}
+
+/* ------------------------------------------------------------------ public entry points */
+
+void gr_conv2d_backward_data_k(const gr_kernels *k, float *dx, const float *dy, const float *w,
+                               const gr_conv_shape *s, void *scratch, fs_pool *pool) {
+    const char *path = gr_conv_path(s);
+    if (!k || !strcmp(path, "ref") || (!scratch && strcmp(path, "gemm1x1"))) {
+        gr_conv2d_backward_data_ref(dx, dy, w, s);
+    } else if (!strcmp(path, "gemm1x1")) {
+        gemm_dx(k, dx, dy, w, s->n * s->h * s->w, s->cin, s->cout, pool);
+    } else if (!strcmp(path, "depthwise")) {
+        dw_data(k, dx, dy, w, s, scratch, pool);
+    } else {
+        i2c_job j = {k, s, dx, dy, NULL, w, scratch, fs_pool_size(pool)};
+        fs_pool_run(pool, j.T, i2c_data_task, &j);
+    }
+}
+
+void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x,
+                                 const gr_conv_shape *s, void *scratch, fs_pool *pool) {
+    const char *path = gr_conv_path(s);
+    if (!k || !strcmp(path, "ref") || (!scratch && strcmp(path, "gemm1x1"))) {
+        gr_conv2d_backward_weight_ref(dw, db, dy, x, s);
+    } else if (!strcmp(path, "gemm1x1")) {
+        gemm_dw(k, dw, db, dy, x, s->n * s->h * s->w, s->cin, s->cout, pool);
+    } else if (!strcmp(path, "depthwise")) {
+        dw_weight(k, dw, db, dy, x, s, scratch, pool);
+    } else {
+        i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool)};
+        fs_pool_run(pool, j.T, i2c_weight_task, &j);
+        /* dw[oc][q] += sum over tasks in order of part_t[q][oc] */
+        const int kc = s->kh * s->kw * s->cin;
+        const size_t stride = im2col_task_floats(s), off = (size_t)chunk_rows(s) * kc;
+        const float *sc = scratch;
+        for (int oc = 0; oc < s->cout; oc++)
+            for (int q = 0; q < kc; q++) {
+                float acc = 0.0f;
+                for (int t = 0; t < j.T; t++) acc += sc[t * stride + off + (size_t)q * s->cout + oc];
+                dw[(size_t)oc * kc + q] += acc;
+            }
+        if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, s->cout, pool);
+    }
+}
+
+void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
+                      const float *w, int rows, int cin, int cout, fs_pool *pool) {
+    if (!k) {
+        gr_fc_backward_ref(dx, dw, db, dy, x, w, rows, cin, cout);
+        return;
+    }
+    if (dx) gemm_dx(k, dx, dy, w, rows, cin, cout, pool);
+    gemm_dw(k, dw, db, dy, x, rows, cin, cout, pool);
 }
 
 void gr_conv2d_backward_data(float *dx, const float *dy, const float *w, const gr_conv_shape *s, void *scratch,
                              struct fs_pool *pool) {
-    (void)scratch, (void)pool;
-    gr_conv2d_backward_data_ref(dx, dy, w, s);
+    gr_conv2d_backward_data_k(gr_kernels_best(), dx, dy, w, s, scratch, pool);
 }
 
 void gr_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x, const gr_conv_shape *s,
                                void *scratch, struct fs_pool *pool) {
-    (void)scratch, (void)pool;
-    gr_conv2d_backward_weight_ref(dw, db, dy, x, s);
+    gr_conv2d_backward_weight_k(gr_kernels_best(), dw, db, dy, x, s, scratch, pool);
 }
 
 void gr_fc_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int rows,
                     int cin, int cout, struct fs_pool *pool) {
-    (void)pool;
-    gr_fc_backward_ref(dx, dw, db, dy, x, w, rows, cin, cout);
+    gr_fc_backward_k(gr_kernels_best(), dx, dw, db, dy, x, w, rows, cin, cout, pool);
 }

@@ -16,11 +16,19 @@
  *   on the shapes and the pool's thread count, and every reduction is summed in a fixed order:
  *   same inputs + same thread count -> bit-identical outputs (the finetune determinism promise).
  * - Each public gr_X has a portable C reference gr_X_ref (plain loops, double accumulators where cheap)
- *   used by the tests as the oracle; gr_X dispatches at run time (fs_cpu_features, FS_CPU=portable
- *   forces the reference) to a fast path (GEMM form, SIMD in folders x86/avx2/, x86/avx512/, arm/neon/)
- *   that the tests compare with the reference (max abs diff, relative tolerance).
- * - No allocation inside these functions: scratch, if a fast path needs it, comes from gr_scratch_size()
- *   bytes that the caller allocates once at plan time and passes in.
+ *   used by the tests as the oracle; gr_X dispatches at run time (fs_cpu_features: avx512 > avx2 >
+ *   the generic vector-C path; FS_CPU=portable -> the generic path; FS_GRAD_REF=1 -> the references)
+ *   to a fast path (GEMM form, SIMD in x86/avx2/, x86/avx512/, generic/; see dispatch.c) that the tests
+ *   compare with the reference (tests/train/test_grad_fast.c).
+ * - Determinism in detail: 1x1 stride-1 convs, FC and depthwise give the same bits for ANY thread
+ *   count; other dense convs (the first 3x3 conv, strided or padded 1x1: the "im2col" path) sum
+ *   per-thread dW partials in thread order: same bits for the same thread count.
+ * - No allocation inside these functions: scratch, if a fast path needs it, comes from
+ *   gr_conv_scratch_size(s, threads) bytes (threads >= fs_pool_size(pool) of every call) that the
+ *   caller allocates once at plan time and passes in (any malloc alignment). scratch == NULL where the
+ *   size is nonzero falls back to the (slow, single-threaded) reference.
+ * - The first conv's dx (the image) is never needed: the engine simply does not call
+ *   gr_conv2d_backward_data for it (the data and weight gradients are separate calls).
  */
 #ifndef FS_TRAIN_GRAD_H
 #define FS_TRAIN_GRAD_H

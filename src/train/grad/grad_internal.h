@@ -1,0 +1,55 @@
+/* train/grad/grad_internal.h — the per-ISA kernel table behind the gr_* dispatchers (not part of the
+ * grad.h contract; the tests use it to run every fast path against the reference).
+ *
+ * Each ISA instantiates train/grad/grad_simd.inc (x86/avx512/, x86/avx2/, generic/ = GNU C vector
+ * extensions for any target) and exposes:
+ *   gemm     C[i][j] (add ? += : =) sum_k A[i*ars + k*aks] * B[k*ldb + j], i < M, j < N, k < K.
+ *            ars/aks let one kernel serve dY.W (A row-major) and dY^T.X (A transposed). Each C element
+ *            is computed by the same instruction sequence wherever it lies in the tiling (full or
+ *            masked tile, 4-row or 1-row kernel): k runs in chunks of GR_KC, each chunk summed from
+ *            zero in a register lane, then added to C. So any split of (i, j) over threads gives the
+ *            same bits.
+ *   dw_data_rows     depthwise dx for input rows [r0, r1) (r = n*h + iy), weights transposed [kh*kw][C].
+ *   dw_weight_chans  depthwise accT[kh*kw][C] += for channels [c0, c1) over all pixels.
+ *   colsum           db[c] += sum_r dy[r][c] for c in [c0, c1).
+ */
+#ifndef FS_TRAIN_GRAD_INTERNAL_H
+#define FS_TRAIN_GRAD_INTERNAL_H
+#include <stddef.h>
+
+#include "train/grad/grad.h"
+
+#define GR_KC 256     /* k chunk of the GEMMs (rows of the panel kept in L1/L2) */
+#define GR_MC 64      /* i block of the GEMMs */
+#define GR_MAXTAP 64  /* kernel positions handled by the depthwise fast path */
+
+typedef struct {
+    const char *name; /* "avx512", "avx2", "generic" */
+    void (*gemm)(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t aks, const float *B,
+                 ptrdiff_t ldb, float *C, ptrdiff_t ldc, int add);
+    void (*dw_data_rows)(float *dx, const float *dy, const float *wT, const gr_conv_shape *s, int r0, int r1);
+    void (*dw_weight_chans)(float *accT, const float *dy, const float *x, const gr_conv_shape *s, int c0, int c1);
+    void (*colsum)(float *db, const float *dy, size_t rows, int ld, int c0, int c1);
+} gr_kernels;
+
+extern const gr_kernels gr_kernels_generic;
+#if defined(__x86_64__)
+extern const gr_kernels gr_kernels_avx2;
+extern const gr_kernels gr_kernels_avx512;
+#endif
+
+/* The table gr_* uses on this CPU (FS_CPU caps it; FS_GRAD_REF=1 -> NULL = the references). */
+const gr_kernels *gr_kernels_best(void);
+/* Kernel table by name ("avx512", "avx2", "generic") if this build and CPU can run it, else NULL. */
+const gr_kernels *gr_kernels_by_name(const char *name);
+
+/* The dispatchers with an explicit table (NULL = reference); gr_* call these with gr_kernels_best(). */
+void gr_conv2d_backward_data_k(const gr_kernels *k, float *dx, const float *dy, const float *w,
+                               const gr_conv_shape *s, void *scratch, struct fs_pool *pool);
+void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x,
+                                 const gr_conv_shape *s, void *scratch, struct fs_pool *pool);
+void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
+                      const float *w, int rows, int cin, int cout, struct fs_pool *pool);
+/* Which path a conv takes: "gemm1x1", "im2col", "depthwise" or "ref". */
+const char *gr_conv_path(const gr_conv_shape *s);
+#endif
