@@ -1,8 +1,11 @@
 /* tests/web/test_api.c — `facescore serve` over real HTTP on loopback: the server is a child of
  * FS_BIN (set by `make test`) on a free port; a tiny HTTP/1.1 client below talks to it. Skipped when
- * FS_BIN or the models are absent. */
+ * FS_BIN or the models are absent. The tests that touch the result store run twice: on SQLite (a temp
+ * file) and, as pg_*, on PostgreSQL when FS_TEST_PG_URL is set (scripts/ci-postgres.sh prints one), each
+ * in a fresh schema of its own (search_path), dropped at the end. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,8 +25,15 @@
 typedef struct {
     pid_t pid;
     int port;
-    char dir[64], db[96], log[96];
+    char dir[64], db[600], log[96]; /* db: SQLite file or postgresql:// URL (the --db value) */
 } server;
+
+/* --db of the test being run: NULL = a SQLite file in the server's temp dir (see BOTH_BACKENDS) */
+static const char *g_db;
+static pid_t g_live;     /* server started and not yet stopped: killed after a failed CHECK */
+static char g_dir[64];   /* its temp dir, until cleanup() */
+
+static int is_pg(const server *s) { return !strncmp(s->db, "postgresql://", 13); }
 
 typedef struct {
     int status;
@@ -36,17 +46,19 @@ static const char *bin(void) {
     return b && fs_test_exists(b) && fs_test_exists("samples/face.jpg") ? b : NULL;
 }
 
-/* Starts `FS_BIN serve --listen 127.0.0.1:0 --db DIR/r.db EXTRA...`; 0 ok, -1 (skip) when it does not
- * come up (no models). queue: FS_SERVE_QUEUE, -1 = default. */
-static int start(server *s, int queue, const char *const *extra) {
+/* Starts `FS_BIN serve --listen LISTEN --db DB EXTRA...` (DB: g_db, else DIR/r.db); 0 ok, -1 (skip) when
+ * it does not come up (no models). queue: FS_SERVE_QUEUE, -1 = default. */
+static int start_at(server *s, const char *listen, int queue, const char *const *extra) {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "/tmp/fs_web_api_XXXXXX");
     if (!mkdtemp(s->dir)) return -1;
-    snprintf(s->db, sizeof s->db, "%s/r.db", s->dir);
+    snprintf(g_dir, sizeof g_dir, "%s", s->dir);
+    if (g_db) snprintf(s->db, sizeof s->db, "%s", g_db);
+    else snprintf(s->db, sizeof s->db, "%s/r.db", s->dir);
     snprintf(s->log, sizeof s->log, "%s/log", s->dir);
     int fd[2];
     if (pipe(fd)) return -1;
-    const char *argv[24] = {bin(), "serve", "--listen", "127.0.0.1:0", "--db", s->db};
+    const char *argv[24] = {bin(), "serve", "--listen", listen, "--db", s->db};
     int n = 6;
     for (int i = 0; extra && extra[i] && n < 22; i++) argv[n++] = extra[i];
     argv[n] = NULL;
@@ -71,15 +83,22 @@ static int start(server *s, int queue, const char *const *extra) {
     }
     line[len] = 0;
     close(fd[0]);
-    const char *at = strstr(line, "127.0.0.1:");
-    if (!at) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; return -1; }
-    s->port = atoi(at + 10);
+    /* "facescore serve: listening on http://127.0.0.1:41234/ ..." or "http://[::1]:41234/ ..." */
+    const char *at = strstr(line, "http://"), *slash = at ? strchr(at + 7, '/') : NULL, *colon = NULL;
+    for (const char *q = at; q && q < slash; q++)
+        if (*q == ':' && q > at + 5) colon = q;
+    if (!colon) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; return -1; }
+    s->port = atoi(colon + 1);
+    g_live = s->pid;
     return s->port > 0 ? 0 : -1;
 }
+
+static int start(server *s, int queue, const char *const *extra) { return start_at(s, "127.0.0.1:0", queue, extra); }
 
 /* SIGTERM, wait; returns the exit status (or -1) */
 static int stop(server *s) {
     if (s->pid <= 0) return -1;
+    g_live = 0;
     kill(s->pid, SIGTERM);
     int st = 0;
     for (int i = 0; i < 300; i++) {
@@ -95,23 +114,37 @@ static void cleanup(server *s) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
     if (system(cmd)) { /* best effort */ }
+    g_dir[0] = 0;
 }
 
 static void resp_free(resp *r) { free(r->head); free(r->body); memset(r, 0, sizeof *r); }
 
-/* One request on a fresh connection (Connection: close). extra_headers: "Name: v\r\n..." or NULL. */
-static int req(int port, const char *method, const char *path, const char *extra_headers, const void *body, size_t len,
-               resp *out) {
+/* One request on a fresh connection (Connection: close) to 127.0.0.1 (AF_INET) or ::1 (AF_INET6).
+ * extra_headers: "Name: v\r\n..." or NULL. */
+static int req_at(int family, int port, const char *method, const char *path, const char *extra_headers,
+                  const void *body, size_t len, resp *out) {
     memset(out, 0, sizeof *out);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(family, SOCK_STREAM, 0);
     if (fd < 0) return -1;
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        a6->sin6_addr = in6addr_loopback;
+        sl = sizeof *a6;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof *a;
+    }
     struct timeval tv = {30, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
+    if (connect(fd, (struct sockaddr *)&ss, sl)) { close(fd); return -1; }
     char head[1024];
     int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s", method, path,
                       extra_headers ? extra_headers : "", "");
@@ -143,6 +176,11 @@ static int req(int port, const char *method, const char *path, const char *extra
     out->body[out->body_len] = 0;
     free(buf);
     return 0;
+}
+
+static int req(int port, const char *method, const char *path, const char *extra_headers, const void *body, size_t len,
+               resp *out) {
+    return req_at(AF_INET, port, method, path, extra_headers, body, len, out);
 }
 
 static int count(const char *s, const char *sub) {
@@ -183,7 +221,113 @@ static double metric(const char *text, const char *name) {
     return -1;
 }
 
-TEST(errors_and_static_routes) {
+/* ---------------------------------------------------------------- the result store, both backends */
+
+static const char *pg_url(void) {
+    const char *u = getenv("FS_TEST_PG_URL");
+    return u && *u ? u : NULL;
+}
+
+/* One SQL statement (no result rows) on the server's store, from a connection of the test's own. 0 ok. */
+static int db_exec(const server *s, const char *sql) {
+    if (is_pg(s)) {
+        PGconn *c = PQconnectdb(s->db);
+        PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+        int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+        if (!ok) fprintf(stderr, "db_exec %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return ok ? 0 : -1;
+    }
+    sqlite3 *h;
+    int rc = sqlite3_open_v2(s->db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+             sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+    if (!rc) fprintf(stderr, "db_exec %s: %s\n", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+    return rc ? 0 : -1;
+}
+
+/* Number of rows of the results table with this id that satisfy cond (SQLite or PostgreSQL syntax), -1 on error. */
+static int db_count(const server *s, const char *id, const char *lite_cond, const char *pg_cond) {
+    char sql[512];
+    int n = -1;
+    if (is_pg(s)) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM results WHERE id = $1 AND (%s)", pg_cond);
+        PGconn *c = PQconnectdb(s->db);
+        const char *v[1] = {id};
+        PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexecParams(c, sql, 1, NULL, v, NULL, NULL, 0) : NULL;
+        if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) n = atoi(PQgetvalue(r, 0, 0));
+        else fprintf(stderr, "db_count: %s", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return n;
+    }
+    sqlite3 *h;
+    if (sqlite3_open_v2(s->db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(h); return -1; }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM results WHERE id = ? AND (%s)", lite_cond);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+}
+
+/* A fresh schema for one PostgreSQL test: url = FS_TEST_PG_URL with search_path set to it (and an
+ * application_name of our own). 0 ok; -1 (test failed) when PostgreSQL does not answer. */
+static int pg_schema_create(char *url, size_t cap, char *schema, size_t scap) {
+    snprintf(schema, scap, "fs_api_%d_%ld", (int)getpid(), (long)(time(NULL) % 1000000));
+    PGconn *c = PQconnectdb(pg_url());
+    char sql[200];
+    snprintf(sql, sizeof sql, "SET client_min_messages TO warning; DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s",
+             schema, schema);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) fs_test_fail(__FILE__, __LINE__, "PostgreSQL %s: %s", pg_url(), PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    snprintf(url, cap, "%s%coptions=-csearch_path%%3D%s&application_name=facescore_api_test", pg_url(),
+             strchr(pg_url(), '?') ? '&' : '?', schema);
+    return ok ? 0 : -1;
+}
+
+static void pg_schema_drop(const char *schema) {
+    PGconn *c = PQconnectdb(pg_url());
+    char sql[160];
+    snprintf(sql, sizeof sql, "SET client_min_messages TO warning; DROP SCHEMA IF EXISTS %s CASCADE", schema);
+    if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, sql));
+    PQfinish(c);
+}
+
+/* after a test body: the server a failed CHECK left running, and its temp dir */
+static void after_test(void) {
+    if (g_live > 0) { kill(g_live, SIGKILL); waitpid(g_live, NULL, 0); g_live = 0; }
+    if (g_dir[0]) { server t; snprintf(t.dir, sizeof t.dir, "%s", g_dir); cleanup(&t); }
+}
+
+/* BOTH_BACKENDS(name) { body }: TEST(name) runs the body on SQLite, TEST(pg_name) on PostgreSQL (a fresh
+ * schema; skipped without FS_TEST_PG_URL). start() picks the store from g_db. */
+#define BOTH_BACKENDS(name)                                                                  \
+    static void name##_on(void);                                                             \
+    TEST(name) {                                                                             \
+        g_db = NULL;                                                                         \
+        name##_on();                                                                         \
+        after_test();                                                                        \
+    }                                                                                        \
+    TEST(pg_##name) {                                                                        \
+        char url_[600], schema_[64];                                                         \
+        if (!pg_url()) SKIP("FS_TEST_PG_URL not set (scripts/ci-postgres.sh prints one)");   \
+        if (pg_schema_create(url_, sizeof url_, schema_, sizeof schema_)) return;            \
+        g_db = url_;                                                                         \
+        name##_on();                                                                         \
+        after_test();                                                                        \
+        pg_schema_drop(schema_);                                                             \
+    }                                                                                        \
+    static void name##_on(void)
+
+BOTH_BACKENDS(errors_and_static_routes) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
     server s;
     const char *extra[] = {"--threads", "1", "--max-upload", "64KB", NULL};
@@ -286,22 +430,6 @@ TEST(errors_and_static_routes) {
     cleanup(&s);
 }
 
-/* number of rows of the results table whose image column satisfies cond (-1 on error) */
-static int image_column(const char *db, const char *cond) {
-    sqlite3 *h;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(h); return -1; }
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM results WHERE %s", cond);
-    sqlite3_stmt *st;
-    int n = -1;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(h);
-    return n;
-}
-
 static unsigned char *gray_png(size_t *len) {
     fs_image img;
     if (fs_image_alloc(&img, 64, 48, 3) != FS_OK) return NULL;
@@ -312,7 +440,7 @@ static unsigned char *gray_png(size_t *len) {
     return out;
 }
 
-TEST(score_get_delete_history) {
+BOTH_BACKENDS(score_get_delete_history) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
     char tok[64];
     snprintf(tok, sizeof tok, "/tmp/fs_web_tok_%d", (int)getpid());
@@ -371,9 +499,9 @@ TEST(score_get_delete_history) {
     CHECK(req(s.port, "GET", "/api/v1/results?limit=0", auth, NULL, 0, &r) == 0 && r.status == 400);
     resp_free(&r);
     /* --keep-images: face.jpg (which carries an Exif APP1) is stored re-encoded, without it */
-    char cond[160];
-    snprintf(cond, sizeof cond, "id='%s' AND hex(substr(image,1,3))='FFD8FF' AND instr(image,'Exif')=0", first);
-    CHECK(image_column(s.db, cond) == 1);
+    CHECK(db_count(&s, first, "hex(substr(image,1,3))='FFD8FF' AND instr(image,'Exif')=0",
+                   "substring(image from 1 for 3) = decode('ffd8ff','hex') AND "
+                   "position(convert_to('Exif','UTF8') in image) = 0") == 1);
     /* delete, then 404 */
     CHECK(req(s.port, "DELETE", path, NULL, NULL, 0, &r) == 0 && r.status == 200 && strstr(r.body, first));
     resp_free(&r);
@@ -408,7 +536,7 @@ static void *fire(void *arg) {
     return NULL;
 }
 
-TEST(queue_full_503) {
+BOTH_BACKENDS(queue_full_503) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
     server s;
     const char *extra[] = {"--threads", "1", NULL};
@@ -462,7 +590,7 @@ static void *fire_id(void *arg) {
 
 /* SIGTERM while a photo is being scored: the request still gets its 200, the result is in the DB,
  * the process exits 0; afterwards the port is closed */
-TEST(graceful_shutdown) {
+BOTH_BACKENDS(graceful_shutdown) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
     server s;
     const char *extra[] = {"--threads", "1", NULL};
@@ -485,6 +613,7 @@ TEST(graceful_shutdown) {
     int st = 0;
     CHECK(waitpid(s.pid, &st, 0) == s.pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     s.pid = 0;
+    g_live = 0;
     CHECK_MSG(busy && a.status == 200 && strlen(a.id) == 32, "in-flight request: status %d (saw it running: %d)", a.status, busy);
     resp r;
     CHECK(req(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == -1); /* nobody listens any more */
@@ -495,12 +624,12 @@ TEST(graceful_shutdown) {
     CHECK(web_store_get(db, a.id, &g) == 1 && g.width == 512 && strlen(g.sha256) == 64);
     web_result_clear(&g);
     web_store_close(db);
-    CHECK(image_column(s.db, "image IS NULL") == 1); /* no --keep-images: no photo stored */
+    CHECK(db_count(&s, a.id, "image IS NULL", "image IS NULL") == 1); /* no --keep-images: no photo stored */
     cleanup(&s);
 }
 
 /* a failing result store: 503 db_unavailable with a log line and a counter, never a crash */
-TEST(db_failure_503) {
+BOTH_BACKENDS(db_failure_503) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
     setenv("FS_SERVE_TEST_DB_FAIL", "1", 1);
     server s;
@@ -556,5 +685,153 @@ TEST(rate_limit_429) {
           metric(r.body, "facescore_http_requests_total{code=\"429\"}") == 1);
     resp_free(&r);
     CHECK(stop(&s) == 0);
+    cleanup(&s);
+}
+
+/* A transient store failure after the photo was scored (the results table renamed away under the server):
+ * 503 db_unavailable with Retry-After and a log line; once the table is back, the same POST again gets a
+ * 200 with a fresh id that reads back. On PostgreSQL also: every connection of the server dropped, and the
+ * next POST still gets its 200 (the store reconnects). */
+BOTH_BACKENDS(db_transient_retry) {
+    if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
+    server s;
+    const char *extra[] = {"--threads", "1", NULL};
+    if (start(&s, -1, extra)) { cleanup(&s); SKIP("server did not start (models missing?)"); }
+    size_t pl;
+    unsigned char *png = gray_png(&pl);
+    CHECK(png);
+    resp r;
+    CHECK(db_exec(&s, "ALTER TABLE results RENAME TO results_away") == 0);
+    CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: image/png\r\n", png, pl, &r) == 0 && r.status == 503 &&
+          err_is(&r, "db_unavailable") && strstr(r.head, "Retry-After:"));
+    resp_free(&r);
+    CHECK(db_exec(&s, "ALTER TABLE results_away RENAME TO results") == 0);
+    char id[33] = "";
+    for (int k = 0; k < 2; k++) { /* the retry; on PostgreSQL once more after its connections were dropped */
+        if (k == 1) {
+            if (!is_pg(&s)) break;
+            CHECK(db_exec(&s, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                              "application_name = 'facescore_api_test' AND pid <> pg_backend_pid()") == 0);
+            usleep(100000);
+        }
+        CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: image/png\r\n", png, pl, &r) == 0 && r.status == 200);
+        const char *ip = strstr(r.body, "\"id\":\"");
+        char prev[33];
+        memcpy(prev, id, sizeof id);
+        CHECK(ip && sscanf(ip, "\"id\":\"%32[0-9a-f]\"", id) == 1 && strlen(id) == 32 && strcmp(id, prev));
+        resp_free(&r);
+        char path[80];
+        snprintf(path, sizeof path, "/api/v1/results/%s", id);
+        CHECK(req(s.port, "GET", path, NULL, NULL, 0, &r) == 0 && r.status == 200 && strstr(r.body, id));
+        resp_free(&r);
+        CHECK(db_count(&s, id, "code = 0", "code = 0") == 1);
+    }
+    free(png);
+    CHECK(req(s.port, "GET", "/metrics", NULL, NULL, 0, &r) == 0 && metric(r.body, "facescore_db_errors_total") == 1 &&
+          metric(r.body, "facescore_http_requests_total{code=\"503\"}") == 1);
+    resp_free(&r);
+    CHECK(stop(&s) == 0);
+    size_t ll;
+    char *log = (char *)fs_test_read_file(s.log, &ll);
+    CHECK_MSG(log && count(log, "db error: insert") >= 1, "%s", log ? log : "(no log)");
+    free(log);
+    cleanup(&s);
+}
+
+/* 1 if this host can bind the IPv6 loopback */
+static int have_ipv6_loopback(void) {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/* `FS_BIN serve --listen L --db DIR/x.db`, which must refuse L: its exit status, stderr in err */
+static int serve_refuses(const char *listen, char *err, size_t cap) {
+    char dir[] = "/tmp/fs_web_l6_XXXXXX", db[64], log[64];
+    if (!mkdtemp(dir)) return -1;
+    snprintf(db, sizeof db, "%s/x.db", dir);
+    snprintf(log, sizeof log, "%s/err", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (lf >= 0) { dup2(lf, 2); dup2(lf, 1); }
+        execl(bin(), bin(), "serve", "--listen", listen, "--db", db, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    size_t n;
+    char *e = (char *)fs_test_read_file(log, &n);
+    snprintf(err, cap, "%s", e ? e : "");
+    free(e);
+    server t;
+    snprintf(t.dir, sizeof t.dir, "%s", dir);
+    cleanup(&t);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --listen [::1]:0 serves over IPv6 only; [::]:0 is dual stack (IPv4 clients too, logged as IPv4);
+ * the rate limit applies to IPv6 clients; malformed addresses are refused with a message */
+TEST(ipv6_listen) {
+    if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
+    if (!have_ipv6_loopback()) SKIP("no IPv6 loopback on this host");
+    char err[512];
+    CHECK(serve_refuses("[::1:0", err, sizeof err) == 1 && strstr(err, "[IPV6]:PORT"));
+    CHECK(serve_refuses("::1:0", err, sizeof err) == 1 && strstr(err, "not an IPv4 address (IPv6: [ADDR]:PORT)"));
+    CHECK(serve_refuses("[::g]:0", err, sizeof err) == 1 && strstr(err, "not an IPv6 address"));
+    g_db = NULL;
+    server s;
+    const char *extra[] = {"--threads", "1", "--rate-limit", "3", NULL};
+    if (start_at(&s, "[::1]:0", -1, extra)) { cleanup(&s); SKIP("server did not start (models missing?)"); }
+    resp r;
+    CHECK(req_at(AF_INET6, s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200);
+    resp_free(&r);
+    CHECK(req_at(AF_INET, s.port, "GET", "/healthz", NULL, NULL, 0, &r) == -1); /* not on 127.0.0.1 */
+    size_t pl;
+    unsigned char *png = gray_png(&pl);
+    CHECK(png);
+    CHECK(req_at(AF_INET6, s.port, "POST", "/api/v1/score", "Content-Type: image/png\r\n", png, pl, &r) == 0 &&
+          r.status == 200);
+    free(png);
+    char id[33] = "", path[80];
+    const char *ip = strstr(r.body, "\"id\":\"");
+    CHECK(ip && sscanf(ip, "\"id\":\"%32[0-9a-f]\"", id) == 1);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/results/%s", id);
+    CHECK(req_at(AF_INET6, s.port, "GET", path, NULL, NULL, 0, &r) == 0 && r.status == 200 && strstr(r.body, id));
+    resp_free(&r);
+    for (int i = 0; i < 2; i++) { /* photos 2 and 3 of the minute (refused for their type, still counted) */
+        CHECK(req_at(AF_INET6, s.port, "POST", "/api/v1/score", "Content-Type: text/plain\r\n", "x", 1, &r) == 0 &&
+              r.status == 415);
+        resp_free(&r);
+    }
+    CHECK(req_at(AF_INET6, s.port, "POST", "/api/v1/score", "Content-Type: text/plain\r\n", "x", 1, &r) == 0 &&
+          r.status == 429 && err_is(&r, "rate_limited"));
+    resp_free(&r);
+    CHECK(stop(&s) == 0);
+    size_t ll;
+    char *log = (char *)fs_test_read_file(s.log, &ll);
+    CHECK_MSG(log && count(log, "ip=::1 method=POST path=\"/api/v1/score\" status=200") == 1 &&
+              count(log, "status=429") == 1, "%s", log ? log : "(no log)");
+    free(log);
+    cleanup(&s);
+    /* dual stack */
+    const char *one[] = {"--threads", "1", NULL};
+    if (start_at(&s, "[::]:0", -1, one)) { cleanup(&s); CHECK_MSG(0, "serve --listen [::]:0 did not start"); }
+    CHECK(req_at(AF_INET6, s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200);
+    resp_free(&r);
+    CHECK(req_at(AF_INET, s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200);
+    resp_free(&r);
+    CHECK(stop(&s) == 0);
+    log = (char *)fs_test_read_file(s.log, &ll);
+    CHECK_MSG(log && count(log, "ip=::1 method=GET") == 1 && count(log, "ip=127.0.0.1 method=GET") == 1, "%s",
+              log ? log : "(no log)");
+    free(log);
     cleanup(&s);
 }
