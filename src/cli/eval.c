@@ -59,7 +59,7 @@ static int eval_one(const char *path, const char *data, const char *protocol, in
     fo.models_dir = mdir;
     fo.cache_dir = cache;
     fo.threads = threads;
-    mf_close(&mf);
+    fo.weights = &mf;   /* fine-tuned backbone weights in the file, if any */
     ds_set tr, te;
     fs_status st = ds_load_protocol(data, protocol, fold, &tr, &te);
     ds_free(&tr);
@@ -72,6 +72,7 @@ static int eval_one(const char *path, const char *data, const char *protocol, in
     }
     fe_matrix_free(&x);
     hd_free(&m);
+    mf_close(&mf);
     if (st == FS_OK) ds_free(&te);
     if (st != FS_OK) { fprintf(stderr, "facescore eval: %s\n", fs_last_error()); return 1; }
     return 0;

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "data/dataset.h"
+#include "nn/graph.h"
+#include "nn/model.h"
 
 enum { BB_PRE_M11 = 0, BB_PRE_BGRMEAN = 1, BB_PRE_MFN = 2 };
 
@@ -62,17 +65,83 @@ void bb_close(bb_set *s) {
     memset(s, 0, sizeof *s);
 }
 
+uint64_t bb_weights_key(const mf_file *w, const char *name, int *count) {
+    char pre[64];
+    int n = 0, l = snprintf(pre, sizeof pre, "backbone.%s.", name);
+    uint64_t h = DS_FNV_INIT;
+    for (int i = 0; w && i < w->n_tensors; i++) {
+        const mf_tensor *t = &w->tensors[i];
+        if (strncmp(t->name, pre, (size_t)l)) continue;
+        h = ds_fnv1a(h, t->name, strlen(t->name) + 1);
+        h = ds_fnv1a(h, t->data, t->numel * sizeof(float));
+        n++;
+    }
+    if (count) *count = n;
+    return n ? h : 0;
+}
+
+/* every "backbone.X." tensor names an opened backbone */
+static fs_status check_override_names(const bb_set *s, const mf_file *w) {
+    for (int i = 0; w && i < w->n_tensors; i++) {
+        const char *nm = w->tensors[i].name;
+        if (strncmp(nm, "backbone.", 9)) continue;
+        int ok = 0;
+        for (int k = 0; k < s->n && !ok; k++) {
+            size_t l = strlen(s->spec[k]->name);
+            ok = !strncmp(nm + 9, s->spec[k]->name, l) && nm[9 + l] == '.' && nm[10 + l];
+        }
+        if (!ok) return fs_error(FS_ERR_FORMAT, "model file: weight override '%s' names no backbone of this model", nm);
+    }
+    return FS_OK;
+}
+
+/* copies backbone k's override tensors into its graph (before planning) */
+static fs_status apply_overrides(bb_set *s, int k, const mf_file *w) {
+    nn_graph *g = fs_model_graph(s->model[k]);
+    char pre[64];
+    int l = snprintf(pre, sizeof pre, "backbone.%s.", s->spec[k]->name);
+    for (int i = 0; w && i < w->n_tensors; i++) {
+        const mf_tensor *o = &w->tensors[i];
+        if (strncmp(o->name, pre, (size_t)l)) continue;
+        int ti = nn_graph_find_tensor(g, o->name + l);
+        nn_tensor *t = ti < 0 ? NULL : &g->tensors[ti];
+        if (!t || !t->is_const || t->dtype != NN_F32)
+            return fs_error(FS_ERR_FORMAT, "model file: weight override '%s': %s has no float32 constant '%s'", o->name, s->spec[k]->name, o->name + l);
+        int same = t->ndim == o->ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = t->dims[d] == o->dims[d];
+        if (!same) {
+            char a[96] = "", b[96] = "";
+            for (int d = 0; d < o->ndim; d++) snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", d ? "," : "", (long long)o->dims[d]);
+            for (int d = 0; d < t->ndim; d++) snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", d ? "," : "", (long long)t->dims[d]);
+            return fs_error(FS_ERR_FORMAT, "model file: weight override '%s' has shape [%s], the graph's tensor [%s]", o->name, a, b);
+        }
+        float *dst = nn_graph_alloc_const(g, ti);   /* fresh storage: the loader's may be shared */
+        if (!dst) return fs_error(FS_ERR_NOMEM, "backbone %s: out of memory", s->spec[k]->name);
+        memcpy(dst, o->data, o->numel * sizeof(float));
+    }
+    s->wkey[k] = bb_weights_key(w, s->spec[k]->name, &s->n_override[k]);
+    return FS_OK;
+}
+
 fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads) {
+    return bb_open_weights(s, names, models_dir, crop, threads, NULL);
+}
+
+fs_status bb_open_weights(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads,
+                          const mf_file *w) {
     memset(s, 0, sizeof *s);
     int n = parse_names(names, s->spec);
     if (n < 0) return FS_ERR_ARG;
     s->n = n;
     s->crop = crop;
     s->flip = 1;
+    fs_status st0 = check_override_names(s, w);
+    if (st0 != FS_OK) { memset(s, 0, sizeof *s); return st0; }
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", models_dir, s->spec[i]->file);
         fs_status st = fs_model_load(path, &s->model[i]);
+        if (st == FS_OK && w) st = apply_overrides(s, i, w);
         if (st == FS_OK) {
             int64_t d[4] = {1, s->spec[i]->size, s->spec[i]->size, 3};
             if ((st = fs_model_set_input_shape(s->model[i], 0, 4, d)) == FS_OK &&

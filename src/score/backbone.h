@@ -16,7 +16,10 @@
  * 112 alignment when landmarks exist. One bb_set is not thread-safe (open one per thread). */
 #ifndef FS_SCORE_BACKBONE_H
 #define FS_SCORE_BACKBONE_H
+#include <stdint.h>
 #include "facescore.h"
+#include "score/model_file.h"
+
 
 typedef enum { BB_CROP_ALIGN = 0, BB_CROP_BOX15 = 1, BB_CROP_BOX10 = 2 } bb_crop;
 
@@ -37,6 +40,8 @@ typedef struct {
     bb_crop crop;
     int flip;          /* average with the mirrored crop (default 1) */
     float *buf;        /* preprocessing scratch */
+    uint64_t wkey[BB_MAX]; /* 0: stock weights; else FNV-1a 64 of backbone k's override tensors */
+    int n_override[BB_MAX];
 } bb_set;
 
 const bb_spec *bb_find(const char *name);
@@ -46,6 +51,14 @@ int bb_crop_parse(const char *s, bb_crop *out);
 int bb_names_dim(const char *names);
 /* Opens the models; models_dir is the folder holding mobilenet_v2_imagenet/ etc. */
 fs_status bb_open(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads);
+/* Same, then replaces constants of the loaded graphs (before planning) by the model file's tensors
+ * named "backbone.<name>.<graph tensor name>" (fine-tuned weights, `facescore finetune`): each must
+ * name a float32 constant of that backbone's graph with exactly its shape, and <name> must be one of
+ * the opened backbones — anything else is FS_ERR_FORMAT with the tensor's name. w NULL = stock. */
+fs_status bb_open_weights(bb_set *s, const char *names, const char *models_dir, bb_crop crop, int threads,
+                          const mf_file *w);
+/* FNV-1a 64 over the names and bytes of w's override tensors of backbone `name` (0 if none). */
+uint64_t bb_weights_key(const mf_file *w, const char *name, int *count);
 void bb_close(bb_set *s);
 /* The crop backbone k gets for this face (RGB, size x size). */
 fs_status bb_face_crop(const bb_set *s, int k, const fs_image *img, const fs_face *face, fs_image *crop);

@@ -172,11 +172,12 @@ static void fe_task(void *ctx, int i, int thread) {
 }
 
 /* one cache folder per backbone, so any combination reuses the features already computed */
-static void settings_dir(const fe_options *o, const char *backbone, char *out, size_t n) {
-    char s[512];
-    snprintf(s, sizeof s, "v%d|%s|%s|%s|flip1|aug%d|seed%llu", FE_FORMAT_VERSION, backbone, bb_crop_name(o->crop),
+static void settings_dir(const fe_options *o, const char *backbone, uint64_t wkey, char *out, size_t n) {
+    char s[512], w[32] = "";
+    if (wkey) snprintf(w, sizeof w, "|w%016llx", (unsigned long long)wkey);   /* fine-tuned weights */
+    snprintf(s, sizeof s, "v%d|%s|%s|%s|flip1|aug%d|seed%llu%s", FE_FORMAT_VERSION, backbone, bb_crop_name(o->crop),
              o->detector == FS_DETECTOR_HAAR ? "haar" : "yunet", o->augment,
-             (unsigned long long)(o->augment ? o->seed : 0));
+             (unsigned long long)(o->augment ? o->seed : 0), w);
     uint64_t h = ds_fnv1a(DS_FNV_INIT, s, strlen(s));
     snprintf(out, n, "%s/features/%016llx", o->cache_dir, (unsigned long long)h);
 }
@@ -202,12 +203,12 @@ fs_status fe_extract(const ds_set *ds, const fe_options *o, fe_matrix *out) {
     dopt.type = o->detector;
     int opened = 0;
     for (; opened < nt && st == FS_OK; opened++) {
-        if ((st = bb_open(&j.w[opened].bb, o->backbones, o->models_dir, o->crop, 1)) != FS_OK) break;
+        if ((st = bb_open_weights(&j.w[opened].bb, o->backbones, o->models_dir, o->crop, 1, o->weights)) != FS_OK) break;
         if ((st = fs_detector_open(&dopt, &j.w[opened].det)) != FS_OK) { bb_close(&j.w[opened].bb); break; }
     }
     for (int k = 0; st == FS_OK && opened > 0 && k < j.w[0].bb.n; k++) {
         j.off[k] = k ? j.off[k - 1] + j.w[0].bb.spec[k - 1]->dim : 0;
-        if (o->cache_dir) settings_dir(o, j.w[0].bb.spec[k]->name, j.dir[k], sizeof j.dir[k]);
+        if (o->cache_dir) settings_dir(o, j.w[0].bb.spec[k]->name, j.w[0].bb.wkey[k], j.dir[k], sizeof j.dir[k]);
     }
     for (int k = 0; o->cache_dir && k < BB_MAX; k++)
         if (j.dir[k][0] && mkdirs(j.dir[k])) { j.dir[0][0] = 0; break; } /* no cache, but go on */

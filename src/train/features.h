@@ -23,6 +23,8 @@ typedef struct {
     int augment;             /* 0 = plain; k >= 1 = augmented copy number k */
     uint64_t seed;           /* augmentation seed */
     int quiet;               /* no progress bar */
+    const mf_file *weights;  /* backbone weight overrides (a fine-tuned model file), NULL = stock;
+                                their FNV-1a joins the cache key of the backbones they change */
 } fe_options;
 
 typedef struct {
