@@ -65,6 +65,32 @@ fs_image_format fs_image_sniff(const void *buf, size_t len) {
     return FS_FMT_UNKNOWN;
 }
 
+/* names a format facescore does not read, for the error message (NULL when not recognised) */
+static const char *other_format(const uint8_t *p, size_t len) {
+    if (len >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6))) return "GIF";
+    if (len >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4))) return "TIFF";
+    if (len >= 12 && !memcmp(p + 4, "ftyp", 4)) {
+        if (!memcmp(p + 8, "avi", 3)) return "AVIF";
+        if (!memcmp(p + 8, "hei", 3) || !memcmp(p + 8, "hev", 3) || !memcmp(p + 8, "mif1", 4) ||
+            !memcmp(p + 8, "msf1", 4))
+            return "HEIC/HEIF";
+        return "an ISO media file (MP4/MOV/HEIF family)";
+    }
+    if (len >= 5 && !memcmp(p, "%PDF-", 5)) return "PDF";
+    if (len >= 4 && !memcmp(p, "\0\0\1\0", 4)) return "ICO";
+    size_t i = len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3) ? 3 : 0; /* UTF-8 BOM */
+    while (i < len && i < 64 && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) i++;
+    if (i < len && p[i] == '<') {
+        size_t n = len - i < 512 ? len - i : 512;
+        if (memmem(p + i, n, "<svg", 4)) return "SVG";
+        if (strncasecmp((const char *)p + i, "<!doctype html", n < 14 ? n : 14) == 0 ||
+            strncasecmp((const char *)p + i, "<html", n < 5 ? n : 5) == 0)
+            return "HTML";
+        return "XML or HTML";
+    }
+    return NULL;
+}
+
 fs_status img_gray_to_rgb(const fs_image *src, fs_image *dst) {
     fs_status st = fs_image_alloc(dst, src->width, src->height, 3);
     if (st) return st;
@@ -105,10 +131,14 @@ fs_status fs_image_decode(const void *buf, size_t len, int want_channels, const 
     case FS_FMT_PNG: st = img_decode_png(buf, len, max_pixels, out); break;
     case FS_FMT_WEBP: st = img_decode_webp(buf, len, max_pixels, out); break;
     case FS_FMT_BMP: st = img_decode_bmp(buf, len, max_pixels, out); break;
-    default:
-        return fs_error(FS_ERR_FORMAT, "image: unknown format (not JPEG, PNG, WebP or BMP; first bytes %02x %02x %02x %02x)",
-                        ((const uint8_t *)buf)[0], len > 1 ? ((const uint8_t *)buf)[1] : 0,
+    default: {
+        const char *other = other_format(buf, len);
+        return fs_error(FS_ERR_FORMAT,
+                        "image: unknown format%s%s (not JPEG, PNG, WebP or BMP; first bytes %02x %02x %02x %02x)",
+                        other ? ": looks like " : "", other ? other : "", ((const uint8_t *)buf)[0],
+                        len > 1 ? ((const uint8_t *)buf)[1] : 0,
                         len > 2 ? ((const uint8_t *)buf)[2] : 0, len > 3 ? ((const uint8_t *)buf)[3] : 0);
+    }
     }
     if (!st) st = convert_channels(out, want_channels);
     if (st) fs_image_free(out);

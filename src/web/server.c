@@ -226,6 +226,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&s->mu);
         s->active++;
         pthread_mutex_unlock(&s->mu);
+        /* a declared body over the limit: 413 now, without reading (and waiting for) any of it */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_upload) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "upload larger than the limit of %zu bytes", s->cfg.max_upload);
+            r->too_large = 1;
+            return web_error(c, r, 413, "too_large", msg);
+        }
         return MHD_YES;
     }
     if (*size) { /* body chunk: keep up to max_upload bytes, count (and drop) the rest */
