@@ -7,6 +7,7 @@ int fs_cli_detect(int argc, char **argv);       /* cli/detect.c */
 int fs_cli_bench_detect(int argc, char **argv); /* cli/detect.c */
 int fs_cli_model(int argc, char **argv);        /* cli/model.c: model info|run */
 int fs_cli_bench_model(int argc, char **argv);  /* cli/bench_model.c */
+int fs_cli_bench_train(int argc, char **argv);  /* cli/bench_train.c: fine-tuning step timings */
 int fs_cli_model_check(int argc, char **argv);  /* cli/model_check.c: model check CASE_DIR... */
 int fs_cli_train(int argc, char **argv);        /* cli/train.c */
 int fs_cli_eval(int argc, char **argv);         /* cli/eval.c */

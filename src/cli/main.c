@@ -23,6 +23,7 @@ static void usage(FILE *f) {
             "  serve                      web page + JSON API + result store (docs/api.md)\n"
             "  bench detect IMAGE         time face detection (median_ms on the last line)\n"
             "  bench model FILE           time one model inference (median_ms on the last line)\n"
+            "  bench train                time fine-tuning steps (images_per_s on the last line)\n"
             "  version                    version and CPU kernels in use\n"
             "\n"
             "Run `facescore <command> --help` for the options of a command.\n");
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
 static int bench(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "detect")) return fs_cli_bench_detect(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "model")) return fs_cli_bench_model(argc - 1, argv + 1);
-    fprintf(stderr, "usage: facescore bench detect|model ...\n");
+    if (argc >= 2 && !strcmp(argv[1], "train")) return fs_cli_bench_train(argc - 1, argv + 1);
+    fprintf(stderr, "usage: facescore bench detect|model|train ...\n");
     return 2;
 }
 
