@@ -11,7 +11,9 @@
 #include "web/sha256.h"
 #include "web/web_int.h"
 
-#define CSP "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+#define CSP                                                                                                     \
+    "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; form-action 'self'; " \
+    "frame-ancestors 'none'"
 
 enum MHD_Result web_send(struct MHD_Connection *c, web_req *r, unsigned status, const char *ctype, const char *body,
                          size_t len, const char *hname, const char *hval) {
@@ -21,6 +23,7 @@ enum MHD_Result web_send(struct MHD_Connection *c, web_req *r, unsigned status, 
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Content-Security-Policy", CSP);
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY"); /* frame-ancestors for old browsers */
     if (strncmp(ctype, "text/html", 9) && strncmp(ctype, "text/css", 8) && strncmp(ctype, "text/javascript", 15))
         MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (hname) MHD_add_response_header(resp, hname, hval);
@@ -30,12 +33,12 @@ enum MHD_Result web_send(struct MHD_Connection *c, web_req *r, unsigned status, 
     return rc;
 }
 
-/* JSON string (quoted, escaped) into f */
+/* JSON string (quoted, escaped) into f; <, > and & escaped too, so no markup ever appears in a response */
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') fprintf(f, "\\u%04x", *p);
         else fputc(*p, f);
     }
     fputc('"', f);
@@ -317,11 +320,14 @@ static enum MHD_Result handle_result(web_server *s, struct MHD_Connection *c, we
     return rc;
 }
 
-/* constant-time in the secret's length: every byte of the secret is compared */
+/* constant time: the SHA-256 digests of both are compared, all 32 bytes, so neither the position of the
+ * first differing byte nor the secret's length shows in the time taken */
 static int token_ok(const char *given, const char *secret) {
-    size_t gl = strlen(given), sl = strlen(secret);
-    unsigned char d = (unsigned char)(gl != sl);
-    for (size_t i = 0; i < sl; i++) d |= (unsigned char)((i < gl ? given[i] : 0) ^ secret[i]);
+    unsigned char a[32], b[32];
+    web_sha256(given, strlen(given), a);
+    web_sha256(secret, strlen(secret), b);
+    volatile unsigned char d = 0;
+    for (int i = 0; i < 32; i++) d |= (unsigned char)(a[i] ^ b[i]);
     return d == 0;
 }
 
