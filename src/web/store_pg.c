@@ -81,16 +81,17 @@ static PGconn *slot_conn(web_store *s, int i, const char *what) {
 }
 
 /* Runs a parameterised statement on a pooled connection; on failure with a dropped connection, resets it and
- * retries once. Returns the result (caller PQclear's) or NULL (logged). */
-static PGresult *run(web_store *s, const char *what, const char *sql, int n, const char *const *vals,
-                     const int *lens, const int *fmts) {
+ * retries once, with retry_sql when given (the statement may have committed before the connection dropped).
+ * Returns the result (caller PQclear's) or NULL (logged). */
+static PGresult *run_retry(web_store *s, const char *what, const char *sql, const char *retry_sql, int n,
+                           const char *const *vals, const int *lens, const int *fmts) {
     if (s->broken) { fprintf(stderr, "facescore serve: db error: store marked broken\n"); return NULL; }
     int i = pool_take(s);
     PGresult *r = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         PGconn *c = slot_conn(s, i, what);
         if (!c) break;
-        r = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
+        r = PQexecParams(c, attempt && retry_sql ? retry_sql : sql, n, NULL, vals, lens, fmts, 0);
         if (ok(r)) break;
         log_pg(c, what, r);
         PQclear(r);
@@ -99,6 +100,11 @@ static PGresult *run(web_store *s, const char *what, const char *sql, int n, con
     }
     pool_give(s, i);
     return r;
+}
+
+static PGresult *run(web_store *s, const char *what, const char *sql, int n, const char *const *vals,
+                     const int *lens, const int *fmts) {
+    return run_retry(s, what, sql, NULL, n, vals, lens, fmts);
 }
 
 static int exec0(PGconn *c, const char *sql) {
@@ -194,11 +200,18 @@ int web_store_put(web_store *s, const web_result *r, const void *image, size_t i
     int lens[12] = {0}, fmts[12] = {0};
     lens[9] = (int)image_len;
     fmts[9] = 1; /* the photo as binary BYTEA */
-    PGresult *res = run(s, "insert",
-                        "INSERT INTO results(id,created_ms,image_sha256,width,height,detector,model,faces_json,"
-                        "timings_json,image,code,largest) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-                        12, vals, lens, fmts);
-    int rc = res ? 0 : -1;
+#define PG_INSERT                                                                                     \
+    "INSERT INTO results(id,created_ms,image_sha256,width,height,detector,model,faces_json,timings_json,image," \
+    "code,largest) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+    /* A retry after a dropped connection may find the row of its own first attempt (committed, answer lost):
+     * that row (same id, time and photo hash) counts as inserted; any other row with the id is still an error. */
+    PGresult *res = run_retry(s, "insert", PG_INSERT,
+                              PG_INSERT " ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE results.created_ms = "
+                              "EXCLUDED.created_ms AND results.image_sha256 = EXCLUDED.image_sha256",
+                              12, vals, lens, fmts);
+#undef PG_INSERT
+    int rc = res && atoi(PQcmdTuples(res)) == 1 ? 0 : -1;
+    if (res && rc) fprintf(stderr, "facescore serve: db error: insert: id %s already taken\n", r->id);
     PQclear(res);
     return rc;
 }

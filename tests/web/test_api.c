@@ -835,3 +835,49 @@ TEST(ipv6_listen) {
     free(log);
     cleanup(&s);
 }
+
+/* PostgreSQL store: a statement whose connection dropped is retried once. When the INSERT had in fact
+ * committed before the drop (simulated: the same row written from another connection just before), the
+ * retry finds that row and succeeds instead of failing on the taken id; a different result under the id
+ * is still an error, and so is a plain duplicate on a live connection. */
+TEST(pg_store_insert_retry_finds_its_row) {
+    if (!pg_url()) SKIP("FS_TEST_PG_URL not set (scripts/ci-postgres.sh prints one)");
+    char url[600], schema[64], err[256] = "";
+    if (pg_schema_create(url, sizeof url, schema, sizeof schema)) return;
+    web_store *st = web_store_open(url, err, sizeof err);
+    CHECK_MSG(st, "%s", err);
+    server t; /* for db_exec on the same schema */
+    memset(&t, 0, sizeof t);
+    snprintf(t.db, sizeof t.db, "%s", url);
+    web_result r;
+    memset(&r, 0, sizeof r);
+    memset(r.id, 'a', 32);
+    r.created_ms = 1795975973968LL;
+    memset(r.sha256, 'c', 64);
+    r.width = 640; r.height = 480; r.code = 2; r.largest = 0;
+    snprintf(r.detector, sizeof r.detector, "yunet");
+    snprintf(r.model, sizeof r.model, "scut60.fsh");
+    r.faces_json = (char *)"[]";
+    r.timings_json = (char *)"{}";
+    const char *kill_all = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                           "application_name = 'facescore_api_test' AND pid <> pg_backend_pid()";
+    char sql[600];
+    snprintf(sql, sizeof sql, "INSERT INTO results(id,created_ms,image_sha256,width,height,code,largest,detector,model,"
+             "faces_json,timings_json) VALUES('%s',%lld,'%s',640,480,2,0,'yunet','scut60.fsh','[]','{}')",
+             r.id, (long long)r.created_ms, r.sha256);
+    CHECK(db_exec(&t, sql) == 0 && db_exec(&t, kill_all) == 0);
+    usleep(100000);
+    CHECK(web_store_put(st, &r, NULL, 0) == 0); /* dropped connection, retry finds its own row */
+    web_result g;
+    CHECK(web_store_get(st, r.id, &g) == 1 && g.created_ms == r.created_ms && g.width == 640);
+    web_result_clear(&g);
+    CHECK(web_store_put(st, &r, NULL, 0) == -1); /* live connection: a duplicate id is an error */
+    web_result other = r;
+    memset(other.sha256, 'd', 64);
+    CHECK(db_exec(&t, kill_all) == 0);
+    usleep(100000);
+    CHECK(web_store_put(st, &other, NULL, 0) == -1); /* dropped connection, but the id holds another result */
+    CHECK(db_count(&t, r.id, "1", "image_sha256 LIKE 'c%'") == 1);
+    web_store_close(st);
+    pg_schema_drop(schema);
+}
