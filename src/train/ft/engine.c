@@ -123,6 +123,23 @@ static fs_status find_subgraph(ft_engine *e, ft_struct *s) {
     return FS_OK;
 }
 
+/* A 1x1 dense conv whose input does not come from a depthwise conv (through pad/clamp/copy): an
+ * inverted residual's expansion (MobileNetV2), not the pointwise half of a dw/pw pair (MobileNet v1). */
+static int is_expansion(const nn_graph *g, const ft_struct *s, const nn_node *n) {
+    const nn_tensor *w = &g->tensors[n->in[1]];
+    if (w->ndim != 4 || w->dims[1] != 1 || w->dims[2] != 1) return 0;
+    int t = n->in[0];
+    for (int hops = 0; hops < 64; hops++) {
+        int p = s->prod[t];
+        if (p < 0) return 1;
+        const nn_node *pn = &g->nodes[p];
+        if (is_depthwise(g, pn)) return 0;
+        if (pn->type != NN_OP_PAD && pn->type != NN_OP_CLAMP && !is_copy_op(pn->type)) return 1;
+        t = pn->in[0];
+    }
+    return 1;
+}
+
 /* Blocks (see ft.h): node_block[i] for conv/FC nodes of the subgraph. */
 static void assign_blocks(ft_engine *e, const ft_struct *s) {
     nn_graph *g = e->g;
@@ -150,7 +167,7 @@ static void assign_blocks(ft_engine *e, const ft_struct *s) {
             if (p < 0 || s->ncons[t] != 1) break;
             const nn_node *pn = &g->nodes[p];
             if (pn->type == NN_OP_CONV2D && !is_depthwise(g, pn)) {
-                e->node_block[p] = e->node_block[i];
+                if (is_expansion(g, s, pn)) e->node_block[p] = e->node_block[i];
                 break;
             }
             if (pn->type != NN_OP_PAD && pn->type != NN_OP_CLAMP && !is_copy_op(pn->type)) break;

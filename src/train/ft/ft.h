@@ -24,8 +24,8 @@
  * - Parameters: the constant weight and bias tensors of the CONV2D / FULLY_CONNECTED nodes of the
  *   trainable blocks (each tensor once, even if two nodes share it), then the heads.
  * - Blocks: block 0 holds everything before the first depthwise conv (the stem); each depthwise conv
- *   starts a new block, and a dense conv whose output only feeds that depthwise conv (MobileNetV2's
- *   expansion 1x1) belongs to it too; nodes after the last depthwise conv (MobileNetV2's Conv_1)
+ *   starts a new block, and a 1x1 dense conv whose output only feeds that depthwise conv and whose
+ *   input does not come from a depthwise conv (MobileNetV2's expansion) belongs to it too; nodes after the last depthwise conv (MobileNetV2's Conv_1)
  *   belong to the last block. faceres (MobileNet v1 style): 14 blocks (stem + 13 dw/pw pairs);
  *   MobileNetV2: 18 blocks (stem + 17 inverted residuals, the last with Conv_1). A graph without
  *   depthwise convs: one block per conv/FC node. train_from = k trains blocks k..n-1 (0 = all;
