@@ -2,8 +2,10 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]  bin/facescore, lib/libfacescore.a, include/facescore.h,
 #                       lib/pkgconfig/facescore.pc, share/facescore/models/..., share/man/man1/facescore.1
 #   make uninstall [PREFIX=...] [DESTDIR=]
-#   make deb            out/facescore_<version>_amd64.deb  (hardened native build in build-deb-amd64/)
-#   make deb-arm64      out/facescore_<version>_arm64.deb  (hardened cross build in build-deb-arm64/, mk/cross.mk)
+#   make deb            out/facescore_<version>_<arch>.deb for this machine (amd64 here; arm64 on a Pi), hardened
+#                       native build in build-deb-<arch>/, Depends from dpkg-shlibdeps
+#   make deb-arm64      out/facescore_<version>_arm64.deb  (hardened cross build in build-deb-arm64/ with
+#                       mk/cross.mk's compiler and arm64 pkg-config)
 # Tests: scripts/test-install.sh (install + a program built with pkg-config), scripts/test-deb.sh (the .deb
 # on a clean Debian 12 debootstrap chroot, service started as its unit says, /healthz, score).
 # The installed binary finds its models in <exe>/../share/facescore/models (src/score/paths.c,
@@ -69,14 +71,19 @@ DEB_WARN          := -Wall -Wextra -Wno-unused-parameter
 DEB_DEPENDS_ARM64 := libc6 (>= 2.34), libjansson4 (>= 2.14), libjpeg62-turbo (>= 1.3.1), \
   libmicrohttpd12 (>= 0.9.50), libpng16-16 (>= 1.6.2-1), libpq5, libsqlite3-0 (>= 3.8.7), libwebp7 (>= 1.2.4)
 
+DEB_NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 deb:
-	$(MAKE) BUILD=build-deb-amd64 WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" \
-	  EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)" build-deb-amd64/facescore
-	$(MAKE) --no-print-directory deb-package DEB_ARCH=amd64 DEB_BIN=build-deb-amd64/facescore DEB_STRIP=strip
+	@test -n "$(DEB_NATIVE_ARCH)" || { echo "deb: dpkg --print-architecture failed (needs dpkg-dev)"; exit 1; }
+	$(MAKE) BUILD=build-deb-$(DEB_NATIVE_ARCH) WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" \
+	  EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)" build-deb-$(DEB_NATIVE_ARCH)/facescore
+	$(MAKE) --no-print-directory deb-package DEB_ARCH=$(DEB_NATIVE_ARCH) DEB_BIN=build-deb-$(DEB_NATIVE_ARCH)/facescore \
+	  DEB_STRIP=strip DEB_SHLIBDEPS=1
 
+# the CLI only (not the tests), with mk/cross.mk's cross compiler and arm64 pkg-config
 deb-arm64:
-	$(MAKE) cross-aarch64 CROSS_BUILD=build-deb-arm64 WARN="$(DEB_WARN)" \
-	  EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)"
+	@command -v $(CROSS_AARCH64)gcc >/dev/null || { echo "deb-arm64: $(CROSS_AARCH64)gcc missing (scripts/setup-debian.sh)"; exit 1; }
+	$(MAKE) CC=$(CROSS_AARCH64)gcc AR=$(CROSS_AARCH64)ar BUILD=build-deb-arm64 PKG_CONFIG="$(CROSS_PKG_CONFIG)" \
+	  WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)" build-deb-arm64/facescore
 	$(MAKE) --no-print-directory deb-package DEB_ARCH=arm64 DEB_BIN=build-deb-arm64/facescore \
 	  DEB_STRIP=$(CROSS_AARCH64)strip
 
@@ -100,13 +107,14 @@ deb-package:
 	gzip -9n < packaging/debian/changelog > $(DEB_STAGE)/usr/share/doc/facescore/changelog.Debian.gz
 	chmod 0644 $(DEB_STAGE)/usr/share/man/man1/facescore.1.gz $(DEB_STAGE)/usr/share/doc/facescore/changelog.Debian.gz
 	$(INSTALL) -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm $(DEB_STAGE)/DEBIAN/
-	@# Depends: amd64 computed by dpkg-shlibdeps; arm64 the list above, checked against the binary's NEEDED
-	@# libraries (each must belong, per dpkg -S of the multiarch arm64 library, to a package in the list)
+	@# Depends: native builds computed by dpkg-shlibdeps; the arm64 cross build the list above, checked against
+	@# the binary's NEEDED libraries (each must belong, per dpkg -S of the multiarch arm64 library, to a
+	@# package in the list)
 	set -e; \
-	if [ "$(DEB_ARCH)" = amd64 ]; then \
-	  mkdir -p build-deb-amd64/debian && printf 'Source: facescore\n\nPackage: facescore\nArchitecture: any\n' \
-	    > build-deb-amd64/debian/control; \
-	  deps=$$(cd build-deb-amd64 && dpkg-shlibdeps -O pkg/usr/bin/facescore | sed -n 's/^shlibs:Depends=//p'); \
+	if [ -n "$(DEB_SHLIBDEPS)" ]; then \
+	  mkdir -p build-deb-$(DEB_ARCH)/debian && printf 'Source: facescore\n\nPackage: facescore\nArchitecture: any\n' \
+	    > build-deb-$(DEB_ARCH)/debian/control; \
+	  deps=$$(cd build-deb-$(DEB_ARCH) && dpkg-shlibdeps -O pkg/usr/bin/facescore | sed -n 's/^shlibs:Depends=//p'); \
 	else \
 	  deps='$(strip $(DEB_DEPENDS_ARM64))'; \
 	  for lib in $$($(CROSS_AARCH64)readelf -d $(DEB_BIN) | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/test-deb.sh [FILE.deb] — the amd64 Debian package on a clean Debian 12 (bookworm) chroot.
+# scripts/test-deb.sh [FILE.deb] — the Debian package of this machine's architecture (amd64 here) on a clean
+# Debian 12 (bookworm) chroot.
 #  1. a debootstrap --variant=minbase chroot of bookworm, cached as a tarball in /var/cache/facescore-ci
 #     (FACESCORE_CI_CACHE) so that the next run only unpacks it; the mirror is the one apt uses here
 #     (/etc/apt/sources.list.d/debian.sources, else deb.debian.org; DEBIAN_MIRROR overrides);
@@ -24,10 +25,11 @@ step() { echo "test-deb: [$(( $(date +%s) - t0 )) s] $*"; }
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (debootstrap, chroot, mount)"
 
+arch=$(dpkg --print-architecture)
 deb=${1:-}
 if [ -z "$deb" ]; then
   make -s deb >/dev/null
-  deb=$(ls -t out/facescore_*_amd64.deb | head -n1)
+  deb=$(ls -t out/facescore_*_"$arch".deb | head -n1)
 fi
 [ -f "$deb" ] || fail "no package $deb"
 deb=$(readlink -f "$deb")
@@ -38,7 +40,7 @@ cache=${FACESCORE_CI_CACHE:-/var/cache/facescore-ci}
 mirror=${DEBIAN_MIRROR:-$(awk '$1 == "URIs:" {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 if command -v zstd >/dev/null; then comp=--zstd ext=tar.zst; else comp=--gzip ext=tar.gz; fi
-tarball=$cache/debootstrap-$suite-amd64-minbase.$ext
+tarball=$cache/debootstrap-$suite-$arch-minbase.$ext
 mkdir -p "$cache/apt-archives/partial"
 
 root=$(mktemp -d /tmp/facescore-chroot.XXXXXX)
@@ -61,7 +63,7 @@ if [ -f "$tarball" ]; then
   tar -C "$root" $comp -xf "$tarball" --numeric-owner
 else
   step "debootstrap $suite from $mirror (cold: cached afterwards in $tarball)"
-  debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$root.debootstrap.log" 2>&1 ||
+  debootstrap --variant=minbase --arch="$arch" "$suite" "$root" "$mirror" > "$root.debootstrap.log" 2>&1 ||
     { tail -20 "$root.debootstrap.log"; fail "debootstrap"; }
   rm -f "$root.debootstrap.log"
   tar -C "$root" $comp -cf "$tarball.tmp.$$" --numeric-owner . && mv "$tarball.tmp.$$" "$tarball"
