@@ -252,7 +252,8 @@ void      nn_graph_unplan(nn_graph *g);
 fs_status nn_graph_run(nn_graph *g);
 /* After constant inputs (weights) of planned nodes changed in place (fine-tuning): re-runs those
  * nodes' kernel preparation (weight packing); mask[node] != 0 selects them (NULL = every node).
- * Shapes, arena and keep flags are unchanged. Allocates (the kernels' packed copies). */
+ * Shapes, arena and keep flags are unchanged. Conv / FC kernels refill their packed copies in place
+ * (no allocation); other ops' state is prepared again. */
 fs_status nn_graph_repack(nn_graph *g, const unsigned char *mask);
 /* Sets the dims of graph input i (by index into g->inputs) for the next plan. */
 fs_status nn_graph_set_input_dims(nn_graph *g, int i, int ndim, const int64_t *dims);

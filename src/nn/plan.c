@@ -439,12 +439,15 @@ fs_status nn_graph_plan(nn_graph *g) {
 }
 
 /* Re-runs the kernel preparation (weight packing) of the planned, non-folded nodes selected by mask
- * (NULL = all) after their constant inputs changed in place; shapes and the arena are unchanged. */
+ * (NULL = all) after their constant inputs changed in place; shapes and the arena are unchanged.
+ * Conv / FC kernels refill their packed weights in place (no allocation); other nodes are prepared
+ * again. */
 fs_status nn_graph_repack(nn_graph *g, const unsigned char *mask) {
     if (!g->planned) return fs_error(FS_ERR_ARG, "nn: repack of a graph that is not planned");
     for (int i = 0; i < g->n_nodes; i++) {
         nn_node *n = &g->nodes[i];
         if (n->folded || (mask && !mask[i])) continue;
+        if (!nn_conv_node_repack(g, n) || !nn_fc_node_repack(g, n)) continue; /* in place */
         if (n->kfree && n->kstate) n->kfree(n->kstate);
         n->kstate = NULL;
         n->kfree = NULL;

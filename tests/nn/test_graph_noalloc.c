@@ -47,6 +47,21 @@ int posix_memalign(void **p, size_t al, size_t n) {
 }
 #endif
 
+/* Shared with other tests in this binary (tests/train/test_ft_noalloc.c): count allocations of all
+ * threads between start and stop; returns -1 when the shim is disabled. */
+void fs_test_alloc_count_start(void) {
+    atomic_store(&n_allocs, 0);
+    atomic_store(&counting, 1);
+}
+long fs_test_alloc_count_stop(void) {
+    atomic_store(&counting, 0);
+#ifdef FS_NO_MALLOC_SHIM
+    return -1;
+#else
+    return atomic_load(&n_allocs);
+#endif
+}
+
 static long counted_runs(fs_model *m, int runs) {
     atomic_store(&n_allocs, 0);
     atomic_store(&counting, 1);

@@ -63,6 +63,12 @@ static void ref_conv_run(const nn_conv_impl *k, const nn_conv_params *p, const f
     fs_pool_run(pool, (j.rows + j.per - 1) / j.per, ref_conv_task, &j);
 }
 
+static void ref_conv_repack(const nn_conv_impl *k, const nn_conv_params *p, const float *w, const float *bias) {
+    ref_conv_state *st = k->packed;
+    memcpy(st->w, w, (size_t)p->oc * p->kh * p->kw * (p->ic / p->groups) * sizeof(float));
+    if (bias && st->bias) memcpy(st->bias, bias, (size_t)p->oc * sizeof(float));
+}
+
 int nn_conv_select_ref(const nn_conv_params *p, const float *w, const float *bias, nn_conv_impl *k) {
     size_t nw = (size_t)p->oc * p->kh * p->kw * (p->ic / p->groups);
     ref_conv_state *st = calloc(1, sizeof *st);
@@ -74,6 +80,7 @@ int nn_conv_select_ref(const nn_conv_params *p, const float *w, const float *bia
     k->packed = st;
     k->run = ref_conv_run;
     k->free_fn = ref_conv_free;
+    k->repack = ref_conv_repack;
     return 0;
 }
 
@@ -103,6 +110,12 @@ static void ref_fc_run(const nn_fc_impl *k, const nn_fc_params *p, const float *
     fs_pool_run(pool, (p->n + j.per - 1) / j.per, ref_fc_task, &j);
 }
 
+static void ref_fc_repack(const nn_fc_impl *k, const nn_fc_params *p, const float *w, const float *bias) {
+    ref_conv_state *st = k->packed;
+    memcpy(st->w, w, (size_t)p->n * p->k * sizeof(float));
+    if (bias && st->bias) memcpy(st->bias, bias, (size_t)p->n * sizeof(float));
+}
+
 int nn_fc_select_ref(const nn_fc_params *p, const float *w, const float *bias, nn_fc_impl *k) {
     ref_conv_state *st = calloc(1, sizeof *st);
     if (!st) return -1;
@@ -113,6 +126,7 @@ int nn_fc_select_ref(const nn_fc_params *p, const float *w, const float *bias, n
     k->packed = st;
     k->run = ref_fc_run;
     k->free_fn = ref_conv_free;
+    k->repack = ref_fc_repack;
     return 0;
 }
 

@@ -51,6 +51,9 @@ typedef struct nn_conv_impl {
     void (*run)(const struct nn_conv_impl *k, const nn_conv_params *p, const float *in, float *out,
                 struct fs_pool *pool);
     void (*free_fn)(void *packed);
+    /* optional: refills the packed weights in place from new w / bias of the same shapes (fine-tuning
+     * updates them every step), allocating nothing; NULL = prepare again */
+    void (*repack)(const struct nn_conv_impl *k, const nn_conv_params *p, const float *w, const float *bias);
 } nn_conv_impl;
 
 typedef struct nn_fc_impl {
@@ -59,6 +62,7 @@ typedef struct nn_fc_impl {
     void (*run)(const struct nn_fc_impl *k, const nn_fc_params *p, const float *in, float *out,
                 struct fs_pool *pool);
     void (*free_fn)(void *packed);
+    void (*repack)(const struct nn_fc_impl *k, const nn_fc_params *p, const float *w, const float *bias);
 } nn_fc_impl;
 
 /* Portable references (plain C, single-threaded). */

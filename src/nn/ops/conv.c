@@ -151,6 +151,14 @@ static fs_status conv_prepare(nn_graph *g, nn_node *n) {
     return FS_OK;
 }
 
+int nn_conv_node_repack(nn_graph *g, nn_node *n) {
+    conv_state *c = n->kstate;
+    if (n->type != NN_OP_CONV2D || n->run != conv_run || !c || !c->impl.repack) return 1;
+    nn_tensor *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
+    c->impl.repack(&c->impl, &c->p, w->data, b ? b->data : NULL);
+    return 0;
+}
+
 /* ------------------------------------------------------ conv2d transpose */
 
 typedef struct { nn_conv_params p; } convt_state;

@@ -77,6 +77,14 @@ static fs_status fc_prepare(nn_graph *g, nn_node *n) {
     return FS_OK;
 }
 
+int nn_fc_node_repack(nn_graph *g, nn_node *n) {
+    fc_state *c = n->kstate;
+    if (n->type != NN_OP_FULLY_CONNECTED || n->run != fc_run || !c || !c->impl.repack) return 1;
+    nn_tensor *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
+    c->impl.repack(&c->impl, &c->p, w->data, b ? b->data : NULL);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- matmul */
 
 typedef struct {

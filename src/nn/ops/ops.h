@@ -42,6 +42,11 @@ const nn_op_def *nn_ops_spatial_nd(nn_op_type t); /* ops/spatial_nd.c: N-D conv/
 const nn_op_def *nn_ops_resize_crop(nn_op_type t); /* ops/resize_crop.c: Resize tf_crop_and_resize */
 const nn_op_def *nn_op_def_get(nn_op_type t);  /* plan.c: all of the above */
 
+/* In-place refresh of a prepared CONV2D / FULLY_CONNECTED node's packed weights after its constant
+ * w / bias changed (same shapes; no allocation): 0 done, 1 not possible (prepare it again). */
+int nn_conv_node_repack(nn_graph *g, nn_node *n); /* ops/conv.c */
+int nn_fc_node_repack(nn_graph *g, nn_node *n);   /* ops/matmul.c */
+
 /* The graph's thread pool (exec.c). */
 struct fs_pool *nn_graph_pool(nn_graph *g);
 void nn_pool_release(nn_graph *g);
