@@ -5,7 +5,8 @@
  * targets, runs `warmup` untimed training steps, then times `steps` steps split into forward
  * (training forward: graph + heads), backward (losses + gradients) and update (clip, optimiser,
  * repack), and an evaluation forward. Prints per-image times, the backward/forward ratio,
- * images/s for whole steps, the peak RSS, and last the line `images_per_s <number>`. */
+ * images/s for whole steps, the peak RSS, and last the line `images_per_s <number>`. With
+ * FS_FT_PROFILE=1 the backward time per kernel kind goes to stderr. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +140,7 @@ int fs_cli_bench_train(int argc, char **argv) {
         printf("per image: forward %.2f ms  backward %.2f ms  update %.2f ms\n", mf / batch, mb / batch, mu / batch);
         printf("backward/forward ratio %.2f\n", mb / mf);
         printf("peak RSS %.1f MiB\n", fs_cli_peak_rss_kib() / 1024.0);
+        ft_profile_print(e, stderr);
         printf("images_per_s %.2f\n", 1000.0 * batch * steps / total);
     }
     free(y), free(g), free(tf), free(tb), free(tu), free(te);

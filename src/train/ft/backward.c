@@ -9,8 +9,10 @@
  * nodes accumulates: the first writer overwrites (ginit), later writers go through gscratch and add.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "nn/ops/ops.h"
@@ -133,26 +135,68 @@ static void pad_crop(const ft_bnode *b, float *dx, const float *dy) {
         }
 }
 
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static const char *const prof_names[FT_PROF_N] = {
+    "clamp mask", "conv1x1 dW", "conv1x1 dX", "conv KxK dW", "conv KxK dX", "depthwise dW", "depthwise dX",
+    "fc", "add/copy/pad/mean"};
+
+static int conv_prof(const ft_bnode *b, int data) {
+    if (b->cs.groups > 1) return data ? FT_PROF_DW_DX : FT_PROF_DW_DW;
+    if (b->cs.kh == 1 && b->cs.kw == 1) return data ? FT_PROF_1X1_DX : FT_PROF_1X1_DW;
+    return data ? FT_PROF_KXK_DX : FT_PROF_KXK_DW;
+}
+
+#define PROF_MARK(k)                                 \
+    do {                                             \
+        if (e->prof_ms) {                            \
+            double t1_ = now_ms();                   \
+            e->prof_ms[(k)] += t1_ - t0;             \
+            t0 = t1_;                                \
+        }                                            \
+    } while (0)
+
+void ft_profile_print(const ft_engine *e, void *file) {
+    FILE *f = file;
+    if (!e->prof_ms || !e->prof_runs) return;
+    double total = 0;
+    for (int k = 0; k < FT_PROF_N; k++) total += e->prof_ms[k];
+    fprintf(f, "backward profile over %d runs (ms per run):\n", e->prof_runs);
+    for (int k = 0; k < FT_PROF_N; k++)
+        fprintf(f, "  %-18s %9.2f ms %5.1f%%\n", prof_names[k], e->prof_ms[k] / e->prof_runs,
+                total > 0 ? 100 * e->prof_ms[k] / total : 0);
+    fprintf(f, "  total              %9.2f ms\n", total / e->prof_runs);
+}
+
 static void backward_node(ft_engine *e, const ft_bnode *b) {
     nn_graph *g = e->g;
     float *dy = ft_grad_of(e, b->y);
     const float *x = g->tensors[b->x].data, *y = g->tensors[b->y].data;
+    double t0 = e->prof_ms ? now_ms() : 0;
     if (b->clamp) gr_clamp_backward(dy, y, b->lo, b->hi, b->numel);
+    PROF_MARK(FT_PROF_CLAMP);
     float *buf;
     switch (b->kind) {
     case FTB_CONV:
         if (b->dw) gr_conv2d_backward_weight(b->dw, b->db, dy, x, &b->cs, e->cscratch, e->pool);
+        PROF_MARK(conv_prof(b, 0));
         if (b->dx) {
             buf = dx_begin(e, b->x);
             gr_conv2d_backward_data(buf, dy, b->w, &b->cs, e->cscratch, e->pool);
             dx_end(e, b->x, buf);
         }
+        PROF_MARK(conv_prof(b, 1));
         break;
     case FTB_FC:
         buf = b->dx ? dx_begin(e, b->x) : NULL;
         if (b->dw) gr_fc_backward(buf, b->dw, b->db, dy, x, b->w, b->rows, b->cin, b->cout, e->pool);
         else if (buf) gr_fc_backward_ref(buf, NULL, NULL, dy, x, b->w, b->rows, b->cin, b->cout);
         if (buf) dx_end(e, b->x, buf);
+        PROF_MARK(FT_PROF_FC);
         break;
     case FTB_ADD:
         if (b->dx) add_to(e, b->x, dy, b->numel);
@@ -177,6 +221,7 @@ static void backward_node(ft_engine *e, const ft_bnode *b) {
         if (b->dx) add_to(e, b->x, dy, b->numel);
         break;
     }
+    if (b->kind != FTB_CONV && b->kind != FTB_FC) PROF_MARK(FT_PROF_OTHER);
 }
 
 void ft_backward_graph(ft_engine *e) {
@@ -187,4 +232,5 @@ void ft_backward_graph(ft_engine *e) {
         if (!e->ginit[b->y]) continue; /* no gradient reached this output: contributes nothing */
         backward_node(e, b);
     }
+    e->prof_runs += e->prof_ms != NULL;
 }

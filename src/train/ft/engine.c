@@ -489,7 +489,7 @@ void ft_close(ft_engine *e) {
     free(e->seg_sq); free(e->bn); free(e->goff); free(e->ginit); free(e->garena); free(e->gscratch);
     free(e->cscratch); free(e->mean); free(e->inv_std); free(e->z); free(e->zd); free(e->dzd); free(e->mask);
     free(e->out); free(e->dout); free(e->col); free(e->gcol); free(e->q); free(e->t); free(e->cls_z);
-    free(e->cls_g); free(e->cls);
+    free(e->cls_g); free(e->cls); free(e->prof_ms);
     free(e);
 }
 
@@ -542,6 +542,9 @@ static fs_status open_steps(ft_engine *e) {
     if (!st) st = build_bnodes(e, &s);
     if (!st) st = ft_backward_plan(e);
     if (!st) st = ft_optim_build(e);
+    const char *prof = getenv("FS_FT_PROFILE");
+    if (!st && prof && *prof && *prof != '0' && !(e->prof_ms = calloc(FT_PROF_N, sizeof(double))))
+        st = fs_error(FS_ERR_NOMEM, "ft: out of memory");
     struct_free(&s);
     return st;
 }

@@ -199,6 +199,10 @@ void ft_get_state(ft_engine *e, ft_state *s);
 /* After writing params / moments / step / rng (checkpoint restore): refreshes the packed weights. */
 fs_status ft_state_changed(ft_engine *e);
 
+/* With FS_FT_PROFILE=1 in the environment at ft_open: backward time per kernel kind so far
+ * (FILE *), for `facescore bench train`. */
+void ft_profile_print(const ft_engine *e, void *file);
+
 /* Current learning rate multiplier of the schedule at step s (for progress output and tests). */
 float ft_schedule(const ft_config *c, long s);
 
