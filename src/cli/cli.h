@@ -11,6 +11,7 @@ int fs_cli_bench_train(int argc, char **argv);  /* cli/bench_train.c: fine-tunin
 int fs_cli_model_check(int argc, char **argv);  /* cli/model_check.c: model check CASE_DIR... */
 int fs_cli_train(int argc, char **argv);        /* cli/train.c */
 int fs_cli_eval(int argc, char **argv);         /* cli/eval.c */
+int fs_cli_finetune(int argc, char **argv);     /* cli/finetune.c */
 int fs_cli_score(int argc, char **argv);        /* cli/score.c */
 int fs_cli_serve(int argc, char **argv);        /* cli/serve.c: web server (src/web) */
 

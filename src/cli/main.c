@@ -16,6 +16,7 @@ static void usage(FILE *f) {
             "  detect IMAGE...            find faces (YuNet or Haar): result code, boxes, landmarks, crops\n"
             "  score IMAGE...             detect faces and score them: gender, 1-5 score, class, rank\n"
             "  train --data DIR           train the gender and score heads (SCUT-FBP5500, folders or CSV)\n"
+            "  finetune --data DIR        fine-tune a backbone (backpropagation in C), write a model file\n"
             "  eval --data DIR            evaluate a heads model: PC, MAE, RMSE, 5-class and gender accuracy\n"
             "  model info FILE            inputs, outputs, ops, parameters, FLOPs of a TFLite/ONNX/TF.js model\n"
             "  model run FILE --input X.f32 --save Y.f32\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "score")) return fs_cli_score(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return fs_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return fs_cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "finetune")) return fs_cli_finetune(argc - 1, argv + 1);
     if (!strcmp(cmd, "model")) return fs_cli_model(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return fs_cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return bench(argc - 1, argv + 1);

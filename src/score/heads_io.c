@@ -8,6 +8,11 @@
 #include "core/error.h"
 
 fs_status hio_save(const char *path, const hd_model *m, const mf_meta *meta, int n_meta) {
+    return hio_save_with(path, m, meta, n_meta, NULL, 0);
+}
+
+fs_status hio_save_with(const char *path, const hd_model *m, const mf_meta *meta, int n_meta,
+                        const mf_tensor *extra, int n_extra) {
     int D = m->dim, P = m->per_gender + 1;
     float sb[2] = {m->bs[0], m->bs[1]}, cb[2 * HD_CLASSES], gb = m->bg;
     float *sw = NULL, *cw = NULL;
@@ -31,7 +36,14 @@ fs_status hio_save(const char *path, const hd_model *m, const mf_meta *meta, int
         {"class.w", 3, {P, HD_CLASSES, D}, (size_t)P * HD_CLASSES * D, cw},
         {"class.b", 2, {P, HD_CLASSES}, (size_t)P * HD_CLASSES, cb},
     };
-    st = mf_write(path, meta, n_meta, t, 8);
+    mf_tensor *all = malloc((8 + (size_t)(n_extra > 0 ? n_extra : 0)) * sizeof *all);
+    if (!all) st = fs_error(FS_ERR_NOMEM, "heads: out of memory");
+    else {
+        memcpy(all, t, sizeof t);
+        if (n_extra > 0) memcpy(all + 8, extra, (size_t)n_extra * sizeof *extra);
+        st = mf_write(path, meta, n_meta, all, 8 + (n_extra > 0 ? n_extra : 0));
+        free(all);
+    }
     free(sw); free(cw);
     return st;
 }
