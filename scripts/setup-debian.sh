@@ -15,8 +15,8 @@ PKGS="$PKGS opencv-data"
 # browser test (make test-browser): Debian chromium driven by playwright-core from npm; node/npm only
 # when missing (some machines have a nodejs that bundles npm, which Debian's npm package would conflict with)
 PKGS="$PKGS chromium"
-# load tests (bench/load, scripts/test-overload.sh): wrk; valgrind for the valgrind-clean score check
-PKGS="$PKGS wrk valgrind"
+# load tests (bench/load, scripts/test-overload.sh): wrk, sqlite3 (integrity check after kill -9); valgrind for the valgrind-clean score check
+PKGS="$PKGS wrk valgrind sqlite3"
 # Raspberry Pi: cross compiler + qemu user emulation (make cross-aarch64, qemu tests); packaging (.deb, debootstrap test)
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user dpkg-dev fakeroot debootstrap"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

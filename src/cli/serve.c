@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "facescore.h"
@@ -94,6 +95,12 @@ int fs_cli_serve(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* descriptors for the connection limit (1024) plus the DB: lift a low soft limit (1024 under systemd) */
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 4096) {
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) fprintf(stderr, "facescore serve: cannot raise the descriptor limit\n");
+    }
     char err[512];
     web_server *s = web_server_start(&c, err, sizeof err);
     if (!s) {

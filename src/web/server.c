@@ -12,6 +12,9 @@
 
 #include "web/web_int.h"
 
+#define WEB_CONN_LIMIT 1024   /* open connections; serve raises RLIMIT_NOFILE to fit */
+#define WEB_CONN_TIMEOUT_S 30 /* idle seconds before a connection is closed */
+
 double web_now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -391,10 +394,14 @@ web_server *web_server_start(const web_config *c, char *err, size_t cap) {
     unsigned v6 = addr.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0;
     if (!(s->store = web_store_open(s->cfg.db_path, err, cap))) goto fail;
     if (open_workers(s, err, cap)) goto fail;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG | v6, 0,
+    /* Connections: a thread each (scoring itself is in the pool), at most WEB_CONN_LIMIT at once, each closed
+     * after WEB_CONN_TIMEOUT_S without a byte; poll() so descriptors past FD_SETSIZE work. Idle or slow
+     * clients thus hold a thread, not a worker: 500 silent connections leave the site serving. */
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                                MHD_USE_ITC | MHD_USE_ERROR_LOG | v6, 0,
                             NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                            (unsigned)WEB_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
     if (!s->d) { snprintf(err, cap, "cannot listen on %s: %s", s->cfg.listen, strerror(errno)); goto fail; }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
