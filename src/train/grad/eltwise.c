@@ -1,13 +1,24 @@
 /* train/grad/eltwise.c — backward of the element-wise / shape ops: fused clamp, global mean over
- * H x W, broadcast-add reduction, concat along the last axis. Plain loops (memory bound: the
- * compiler's vectorisation is enough); these are the references and the production code at once. */
+ * H x W, broadcast-add reduction, concat along the last axis. Plain loops (memory bound), the
+ * references and the production code at once, except the clamp, which runs the ISA table's
+ * vectorised copy (grad_simd.inc) unless FS_GRAD_REF=1. */
 #include "train/grad/grad.h"
+#include "train/grad/grad_internal.h"
 
 #include <string.h>
 
-/* dy[i] = (lo < y[i] < hi) ? dy[i] : 0, in place; y is the clamped OUTPUT. */
-void gr_clamp_backward(float *dy, const float *y, float lo, float hi, size_t n) {
-    for (size_t i = 0; i < n; i++) dy[i] = (lo < y[i] && y[i] < hi) ? dy[i] : 0.0f;
+/* dy[i] = (lo < y[i] < hi) ? dy[i] : 0, in place; y is the clamped OUTPUT. Branch-free (ReLU outputs
+ * are zero at random: a branch per element mispredicts) and restrict-qualified so it vectorises. */
+void gr_clamp_backward(float *restrict dy, const float *restrict y, float lo, float hi, size_t n) {
+    const gr_kernels *k = gr_kernels_best();
+    if (k) {
+        k->clamp(dy, y, lo, hi, n); /* the same function, GNU C vectors (grad_simd.inc) */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const int keep = (lo < y[i]) & (y[i] < hi);
+        dy[i] = keep ? dy[i] : 0.0f;
+    }
 }
 
 /* x [n][hw][c] -> y [n][c] = mean over hw; dx[b][p][c] = dy[b][c] / hw (OVERWRITES). */

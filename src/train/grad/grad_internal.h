@@ -5,13 +5,14 @@
  * extensions for any target) and exposes:
  *   gemm     C[i][j] (add ? += : =) sum_k A[i*ars + k*aks] * B[k*ldb + j], i < M, j < N, k < K.
  *            ars/aks let one kernel serve dY.W (A row-major) and dY^T.X (A transposed). Each C element
- *            is computed by the same instruction sequence wherever it lies in the tiling (full or
- *            masked tile, 4-row or 1-row kernel): k runs in chunks of GR_KC, each chunk summed from
+ *            is computed by the same instruction sequence wherever it lies in the tiling (packed
+ *            panel, 8-/6-/4-row or 1-row kernel): k runs in chunks of GR_KC, each chunk summed from
  *            zero in a register lane, then added to C. So any split of (i, j) over threads gives the
  *            same bits.
  *   dw_data_rows     depthwise dx for input rows [r0, r1) (r = n*h + iy), weights transposed [kh*kw][C].
  *   dw_weight_chans  depthwise accT[kh*kw][C] += for channels [c0, c1) over all pixels.
  *   colsum           db[c] += sum_r dy[r][c] for c in [c0, c1).
+ *   clamp            gr_clamp_backward, vectorised.
  */
 #ifndef FS_TRAIN_GRAD_INTERNAL_H
 #define FS_TRAIN_GRAD_INTERNAL_H
@@ -20,7 +21,6 @@
 #include "train/grad/grad.h"
 
 #define GR_KC 256     /* k chunk of the GEMMs (rows of the panel kept in L1/L2) */
-#define GR_MC 64      /* i block of the GEMMs */
 #define GR_MAXTAP 64  /* kernel positions handled by the depthwise fast path */
 
 typedef struct {
@@ -30,6 +30,7 @@ typedef struct {
     void (*dw_data_rows)(float *dx, const float *dy, const float *wT, const gr_conv_shape *s, int r0, int r1);
     void (*dw_weight_chans)(float *accT, const float *dy, const float *x, const gr_conv_shape *s, int c0, int c1);
     void (*colsum)(float *db, const float *dy, size_t rows, int ld, int c0, int c1);
+    void (*clamp)(float *dy, const float *y, float lo, float hi, size_t n); /* gr_clamp_backward */
 } gr_kernels;
 
 extern const gr_kernels gr_kernels_generic;

@@ -27,6 +27,7 @@ static inline gr_g4 gr_g_set1(float x) { return (gr_g4){x, x, x, x}; }
 #define GR_ISA generic
 #define GR_NAME "generic"
 #define VL 4
+#define GR_MR 4
 #define V gr_g4
 #define VLOAD(p) gr_g_load(p)
 #define VSTORE(p, v) gr_g_store(p, v)

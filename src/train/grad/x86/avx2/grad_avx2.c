@@ -9,6 +9,7 @@ static inline __m256i gr_avx2_mask(int n) {
 #define GR_ISA avx2
 #define GR_NAME "avx2"
 #define VL 8
+#define GR_MR 6
 #define V __m256
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE(p, v) _mm256_storeu_ps(p, v)

@@ -5,6 +5,7 @@
 #define GR_ISA avx512
 #define GR_NAME "avx512"
 #define VL 16
+#define GR_MR 8
 #define V __m512
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps(p, v)
