@@ -73,7 +73,7 @@ static int chunk_rows(const gr_conv_shape *s) {
     int ch = GR_CHUNK_FLOATS / (kc > 0 ? kc : 1);
     return ch < 16 ? 16 : ch > 256 ? 256 : ch;
 }
-/* per-task floats of the im2col path: columns chunk + dW partial [kh*kw*cin][cout] */
+/* per-task floats of the im2col path: columns chunk + dW partial [cout][kh*kw*cin] */
 static size_t im2col_task_floats(const gr_conv_shape *s) {
     const size_t kc = (size_t)s->kh * s->kw * s->cin;
     return (size_t)chunk_rows(s) * kc + kc * s->cout;
@@ -213,22 +213,35 @@ static void dw_weight(const gr_kernels *k, float *dw, float *db, const float *dy
 
 /* ------------------------------------------------------------------ im2col (dense, any geometry) */
 
-/* col[p - p0][(ky*kw + kx)*cin + c] = x at output pixel p's tap (0 in the padding), p in [p0, p1) */
+/* col[p - p0][(ky*kw + kx)*cin + c] = x at output pixel p's tap (0 in the padding), p in [p0, p1).
+ * Pixel coordinates are stepped, not divided; a kernel row inside the image (dilation_w 1) is one
+ * contiguous run of kw*cin floats in NHWC. */
 static void im2col(float *col, const float *x, const gr_conv_shape *s, size_t p0, size_t p1) {
-    const int cin = s->cin, kc = s->kh * s->kw * cin;
+    const int cin = s->cin, kc = s->kh * s->kw * cin, run = s->kw * cin;
+    const size_t opix = (size_t)s->oh * s->ow;
+    int n = (int)(p0 / opix), oy = (int)(p0 % opix) / s->ow, ox = (int)(p0 % opix) % s->ow;
     for (size_t p = p0; p < p1; p++) {
-        const int n = (int)(p / ((size_t)s->oh * s->ow)), rem = (int)(p % ((size_t)s->oh * s->ow));
-        const int oy = rem / s->ow, ox = rem % s->ow;
         float *o = col + (p - p0) * kc;
+        const int ix0 = ox * s->sw - s->pl;
         for (int ky = 0; ky < s->kh; ky++) {
             const int iy = oy * s->sh - s->pt + ky * s->dh;
+            if (s->dw == 1 && iy >= 0 && iy < s->h && ix0 >= 0 && ix0 + s->kw <= s->w) {
+                const float *src = x + (((size_t)n * s->h + iy) * s->w + ix0) * cin;
+                for (int c = 0; c < run; c++) o[c] = src[c];
+                o += run;
+                continue;
+            }
             for (int kx = 0; kx < s->kw; kx++, o += cin) {
-                const int ix = ox * s->sw - s->pl + kx * s->dw;
+                const int ix = ix0 + kx * s->dw;
                 if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
                     memset(o, 0, (size_t)cin * sizeof(float));
                 else
                     memcpy(o, x + (((size_t)n * s->h + iy) * s->w + ix) * cin, (size_t)cin * sizeof(float));
             }
+        }
+        if (++ox == s->ow) {
+            ox = 0;
+            if (++oy == s->oh) oy = 0, n++;
         }
     }
 }
@@ -261,7 +274,8 @@ typedef struct {
     int T;
 } i2c_job;
 
-/* dW partial of task t: part[kc][cout] = sum over its pixels col^T . dy */
+/* dW partial of task t: part[cout][kc] = sum over its pixels dy^T . col (M = cout rows: full
+ * microkernels; the kc = kh*kw*cin columns, 27 for an RGB 3x3, fit one masked tile) */
 static void i2c_weight_task(void *ctx, int t, int thread) {
     (void)thread;
     const i2c_job *j = ctx;
@@ -274,7 +288,7 @@ static void i2c_weight_task(void *ctx, int t, int thread) {
     for (size_t p = p0; p < p1; p += ch) {
         const size_t pe = p1 - p < (size_t)ch ? p1 : p + ch;
         im2col(col, j->x, s, p, pe);
-        j->k->gemm(kc, s->cout, (int)(pe - p), col, 1, kc, j->dy + p * s->cout, s->cout, part, s->cout, 1);
+        j->k->gemm(s->cout, kc, (int)(pe - p), j->dy + p * s->cout, 1, s->cout, col, kc, part, kc, 1);
     }
 }
 
@@ -326,16 +340,15 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
     } else {
         i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool)};
         fs_pool_run(pool, j.T, i2c_weight_task, &j);
-        /* dw[oc][q] += sum over tasks in order of part_t[q][oc] */
-        const int kc = s->kh * s->kw * s->cin;
-        const size_t stride = im2col_task_floats(s), off = (size_t)chunk_rows(s) * kc;
+        /* dw[oc][q] += sum over tasks in order of part_t[oc][q] */
+        const size_t nw = (size_t)s->cout * s->kh * s->kw * s->cin;
+        const size_t stride = im2col_task_floats(s), off = (size_t)chunk_rows(s) * s->kh * s->kw * s->cin;
         const float *sc = scratch;
-        for (int oc = 0; oc < s->cout; oc++)
-            for (int q = 0; q < kc; q++) {
-                float acc = 0.0f;
-                for (int t = 0; t < j.T; t++) acc += sc[t * stride + off + (size_t)q * s->cout + oc];
-                dw[(size_t)oc * kc + q] += acc;
-            }
+        for (size_t q = 0; q < nw; q++) {
+            float acc = 0.0f;
+            for (int t = 0; t < j.T; t++) acc += sc[t * stride + off + q];
+            dw[q] += acc;
+        }
         if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, s->cout, pool);
     }
 }
