@@ -39,7 +39,7 @@ static double median(double *v, int n) {
 static float *rnd(size_t n, unsigned *seed) {
     float *p = malloc(n * sizeof *p);
     if (!p) exit(1);
-    for (size_t i = 0; i < n; i++) p[i] = (float)rand_r(seed) / RAND_MAX - 0.5f;
+    for (size_t i = 0; i < n; i++) p[i] = (float)((double)rand_r(seed) / RAND_MAX - 0.5);
     return p;
 }
 
