@@ -542,7 +542,6 @@ static fs_status open_run(const ft_opts *o, const ft_data *d, int fold, ft_run *
     lo.det_threads = o->threads;
     lo.seed = o->seed;
     lo.augment = o->augment;
-    if (o->epochs > 0 && (st = ld_open(&lo, &d->tr, &r->ld)) != FS_OK) return st;
     if (o->resume) {
         ck_info expect = r->ck, got;
         int hb = 0;
@@ -551,10 +550,10 @@ static fs_status open_run(const ft_opts *o, const ft_data *d, int fold, ft_run *
         if ((st = ft_state_changed(r->e)) != FS_OK) return st;
         fprintf(stderr, "resumed %s after epoch %d of %d (best epoch %d, validation PC %.4f)\n", o->resume, got.epoch, o->epochs,
                 got.best_epoch, got.best_val);
-        (void)ckpt;
-        return FS_OK;
     }
-    return o->epochs > 0 ? init_heads(o, d, r->e) : FS_OK;
+    (void)ckpt;
+    if (o->epochs > 0 && (st = ld_open(&lo, &d->tr, &r->ld)) != FS_OK) return st;   /* faces detected once */
+    return o->epochs > 0 && !o->resume ? init_heads(o, d, r->e) : FS_OK;
 }
 
 static void close_run(ft_run *r) {
