@@ -39,6 +39,8 @@ suite=bookworm
 cache=${FACESCORE_CI_CACHE:-/var/cache/facescore-ci}
 mirror=${DEBIAN_MIRROR:-$(awk '$1 == "URIs:" {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
+security=${DEBIAN_SECURITY_MIRROR:-$(awk '$1 == "URIs:" && /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+security=${security:-http://deb.debian.org/debian-security}
 if command -v zstd >/dev/null; then comp=--zstd ext=tar.zst; else comp=--gzip ext=tar.gz; fi
 tarball=$cache/debootstrap-$suite-$arch-minbase.$ext
 mkdir -p "$cache/apt-archives/partial"
@@ -74,6 +76,9 @@ chmod 0755 "$root"   # the chroot's / (mktemp made it 0700): _apt and the servic
 mount -t proc proc "$root/proc"
 mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# a Debian 12 as installed: point release plus updates and security
+printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' "$mirror" "$suite" "$mirror" "$suite" \
+  "$security" "$suite" > "$root/etc/apt/sources.list"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
 # 2. install the package with its dependencies from the mirror
@@ -125,13 +130,14 @@ install -d -m "${smode:-0755}" -o "$uid" -g "$uid" "$root/var/lib/$state"
 envargs=()
 for k in "${!envv[@]}"; do envargs+=("$k=${envv[$k]}"); done
 step "ExecStart (uid $uid, cwd ${workdir:-/}, umask ${umask_:-0022}): ${cmd[*]}"
+: > "$root/tmp/serve.out"; : > "$root/tmp/serve.err"
 chroot --userspec="$uid:$uid" "$root" /usr/bin/env -i PATH=/usr/bin:/bin "${envargs[@]}" \
   /bin/sh -c 'cd "$1" && umask "$2" && shift 2 && exec "$@"' sh "${workdir:-/}" "${umask_:-0022}" "${cmd[@]}" \
   > "$root/tmp/serve.out" 2> "$root/tmp/serve.err" &
 pid=$!
 port=""
 for _ in $(seq 1 300); do
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$root/tmp/serve.out")
+  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$root/tmp/serve.out" || true)
   [ -n "$port" ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$root/tmp/serve.err"; fail "service exited at start"; }
   sleep 0.1
