@@ -175,7 +175,11 @@ TEST(fast_fc) {
             float *dw2 = dup(dw0, (size_t)CO * CI);
             gr_fc_backward_k(k, NULL, dw2, NULL, dy, x, w, R, CI, CO, NULL);
             CHECK(!memcmp(dw2, dw, (size_t)CO * CI * 4));
-            free(dx), free(dw), free(db), free(dw2);
+            /* dw NULL (frozen): dx only, same bits as with dw */
+            float *dx3 = nans((size_t)R * CI);
+            gr_fc_backward_k(k, dx3, NULL, NULL, dy, x, w, R, CI, CO, pool);
+            CHECK(!memcmp(dx3, dx, (size_t)R * CI * 4));
+            free(dx), free(dw), free(db), free(dw2), free(dx3);
         }
         free(x), free(w), free(dy), free(dw0), free(db0), free(dxr), free(dwr), free(dbr);
     }

@@ -64,7 +64,8 @@ void gr_conv2d_backward_weight(float *dw, float *db, const float *dy, const floa
 void gr_conv2d_backward_weight_ref(float *dw, float *db, const float *dy, const float *x, const gr_conv_shape *s);
 
 /* Fully connected, x [rows][cin], w [cout][cin]:
- * dx[rows][cin] = dy w (OVERWRITES; dx may be NULL); dw[cout][cin] += dy^T x; db[cout] += sum dy (may be NULL). */
+ * dx[rows][cin] = dy w (OVERWRITES; dx may be NULL); dw[cout][cin] += dy^T x (dw may be NULL: frozen
+ * weights, dx only); db[cout] += sum dy (may be NULL). */
 void gr_fc_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                     int rows, int cin, int cout, struct fs_pool *pool);
 void gr_fc_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
