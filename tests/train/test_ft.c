@@ -235,6 +235,35 @@ TEST(ft_optimiser_steps_reduce_the_loss) {
     CHECK(s < 0.5 * f1);
 }
 
+TEST(ft_heads_only_when_every_block_is_frozen) {
+    nn_graph *g = tiny_graph(11, NN_OP_SIGMOID); /* no backward through the backbone: any op is fine */
+    ft_config c;
+    tiny_config(&c, 5);
+    c.train_from = 2;
+    c.lr = 3e-2f;
+    ft_engine *e;
+    CHECK_MSG(ft_open_graph(&e, g, &c) == FS_OK, "%s", fs_last_error());
+    ft_state s;
+    ft_get_state(e, &s);
+    CHECK(s.n_info == 2 && s.info[0].tensor < 0 && s.info[1].tensor < 0);
+    fill_input(e, 5);
+    const nn_tensor *w3 = &g->tensors[nn_graph_find_tensor(g, "w3")];
+    float w3_before[64];
+    memcpy(w3_before, w3->data, sizeof w3_before);
+    double first = loss_now(e, 5);
+    for (int k = 0; k < 40; k++) CHECK(ft_train_step(e, 5, ty, tg, NULL) == FS_OK);
+    double last = loss_now(e, 5);
+    fprintf(stderr, "    heads only: %.4f -> %.4f\n", first, last);
+    CHECK(last < 0.75 * first);
+    CHECK(!memcmp(w3_before, w3->data, sizeof w3_before)); /* the backbone did not move */
+    ft_pred p[5];
+    CHECK(ft_predict(e, 5, p) == FS_OK);
+    for (int r = 0; r < 5; r++) CHECK(p[r].score >= 1 && p[r].score <= 5 && p[r].p_female >= 0 && p[r].p_female <= 1);
+    CHECK(ft_predict(e, 6, p) == FS_ERR_ARG);
+    ft_close(e);
+    nn_graph_free(g);
+}
+
 TEST(ft_schedule_warmup_and_cosine) {
     ft_config c;
     ft_config_default(&c);

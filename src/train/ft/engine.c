@@ -634,7 +634,7 @@ fs_status ft_backward(ft_engine *e, int n, const float *y, const float *g, ft_st
     memset(st, 0, sizeof *st);
     memset(e->grads, 0, e->n_params * sizeof(float));
     float *gfeat = ft_grad_of(e, e->feat);
-    ft_heads_backward(e, n, y, g, gfeat ? gfeat : e->dzd, st);
+    ft_heads_backward(e, n, y, g, gfeat, st); /* gfeat NULL: heads only (backbone frozen) */
     if (gfeat) ft_backward_graph(e);
     st->step = (long)e->step;
     return FS_OK;

@@ -17,8 +17,9 @@
  *   subgraph: CONV2D (dense, depthwise, grouped; any stride/pad/dilation; fused clamp), FULLY_CONNECTED,
  *   ADD of two same-shape activations (residuals) or of an activation and a constant, REDUCE_MEAN over
  *   H,W of an NHWC map, AVG_POOL2D covering the whole map (global pool), RESHAPE / SQUEEZE / FLATTEN /
- *   UNSQUEEZE / IDENTITY, CLAMP (ReLU/ReLU6/Clip), PAD (constant, backward = crop). Any other op there
- *   makes ft_open fail with FS_ERR_UNSUPPORTED naming the node and op.
+ *   UNSQUEEZE / IDENTITY, CLAMP (ReLU/ReLU6/Clip), PAD (constant, backward = crop). Any other op in the
+ *   part the backward runs through (from the first trainable node up to the feature) makes ft_open
+ *   fail with FS_ERR_UNSUPPORTED naming the node and op; frozen nodes below it may be anything.
  * - Batch norm: the loaders fold BN into the conv weights/bias, so we fine-tune the folded conv;
  *   the BN statistics are frozen (no batch statistics: rows are independent, any batch size works).
  * - Parameters: the constant weight and bias tensors of the CONV2D / FULLY_CONNECTED nodes of the

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "train/ft/ft_internal.h"
 #include "train/head.h"
 #include "train/layers.h"
@@ -75,7 +76,7 @@ void ft_heads_backward(ft_engine *e, int n, const float *y, const float *g, floa
 }
 
 fs_status ft_predict(ft_engine *e, int n, ft_pred *out) {
-    if (n < 1 || n > e->B) return FS_ERR_ARG;
+    if (n < 1 || n > e->B || !out) return fs_error(FS_ERR_ARG, "ft: predict %d rows (1..%d)", n, e->B);
     fs_status st = ft_forward(e, 0);
     if (st) return st;
     const int H = FT_HEAD_ROWS;
