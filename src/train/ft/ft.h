@@ -127,7 +127,10 @@ fs_status ft_open(ft_engine **out, fs_model *m, const ft_config *c);
 /* The same on a bare runtime graph (tests build small graphs by hand; nn/graph.h). */
 struct nn_graph;
 fs_status ft_open_graph(ft_engine **out, struct nn_graph *g, const ft_config *c);
-/* Writes the trained backbone weights back into the model, restores its pointers, repacks; frees. */
+/* Writes the trained backbone weights back into the model's own storage, restores its pointers and
+ * keep flags, unplans it (the next fs_model_run replans; the input dims stay [B][S][S][3] until
+ * fs_model_set_input_shape), frees the engine. To start again from the pretrained weights (another
+ * fold), load the model again. */
 void ft_close(ft_engine *e);
 
 int ft_num_blocks(const ft_engine *e);
