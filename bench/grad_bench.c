@@ -1,6 +1,6 @@
 /* bench/grad_bench.c — times the train/grad backward passes over faceres's exact layer list
  * (MobileNetV1-like: 3x3 s2 conv, 13 depthwise 3x3 + 13 pointwise 1x1, ReLU6 clamps, global mean,
- * FC 1024->256) against the runtime's forward kernels (nn_select_conv / nn_select_fc) on the same
+ * FC 1024->256 + ReLU) or MobileNetV2's (--net mnv2) against the runtime's forward kernels (nn_select_conv / nn_select_fc) on the same
  * shapes, random data, batch N.
  *
  *   make grad-bench && build/grad_bench [--batch 8] [--threads 1] [--reps 5] [--layers] [--min]
@@ -43,47 +43,85 @@ static float *rnd(size_t n, unsigned *seed) {
     return p;
 }
 
-/* faceres: {h (input), cin, cout, k, stride, depthwise} at 224x224 */
-static const int net[][6] = {
-    {224, 3, 32, 3, 2, 0},
-    {112, 32, 32, 3, 1, 1},   {112, 32, 64, 1, 1, 0},   {112, 64, 64, 3, 2, 1},   {56, 64, 128, 1, 1, 0},
-    {56, 128, 128, 3, 1, 1},  {56, 128, 128, 1, 1, 0},  {56, 128, 128, 3, 2, 1},  {28, 128, 256, 1, 1, 0},
-    {28, 256, 256, 3, 1, 1},  {28, 256, 256, 1, 1, 0},  {28, 256, 256, 3, 2, 1},  {14, 256, 512, 1, 1, 0},
-    {14, 512, 512, 3, 1, 1},  {14, 512, 512, 1, 1, 0},  {14, 512, 512, 3, 1, 1},  {14, 512, 512, 1, 1, 0},
-    {14, 512, 512, 3, 1, 1},  {14, 512, 512, 1, 1, 0},  {14, 512, 512, 3, 1, 1},  {14, 512, 512, 1, 1, 0},
-    {14, 512, 512, 3, 1, 1},  {14, 512, 512, 1, 1, 0},  {14, 512, 512, 3, 2, 1},  {7, 512, 1024, 1, 1, 0},
-    {7, 1024, 1024, 3, 1, 1}, {7, 1024, 1024, 1, 1, 0},
-};
-#define NL ((int)(sizeof net / sizeof *net))
+/* one layer: input h (square), cin, cout, kernel, stride, depthwise, ReLU6 clamp (else none) */
+typedef struct { int h, cin, cout, k, st, dw, relu6; } lay;
+#define MAXL 80
+static lay net[MAXL];
+static int NL;
+static void add(int h, int cin, int cout, int k, int st, int dw, int relu6) {
+    if (NL < MAXL) net[NL++] = (lay){h, cin, cout, k, st, dw, relu6};
+}
+
+/* faceres at 224x224: every conv has a ReLU6; then global mean + FC 1024 -> 256 */
+static void net_faceres(void) {
+    static const int t[][5] = {
+        {224, 3, 32, 3, 2},     {112, 32, 32, 3, 1},   {112, 32, 64, 1, 1},   {112, 64, 64, 3, 2},
+        {56, 64, 128, 1, 1},    {56, 128, 128, 3, 1},  {56, 128, 128, 1, 1},  {56, 128, 128, 3, 2},
+        {28, 128, 256, 1, 1},   {28, 256, 256, 3, 1},  {28, 256, 256, 1, 1},  {28, 256, 256, 3, 2},
+        {14, 256, 512, 1, 1},   {14, 512, 512, 3, 1},  {14, 512, 512, 1, 1},  {14, 512, 512, 3, 1},
+        {14, 512, 512, 1, 1},   {14, 512, 512, 3, 1},  {14, 512, 512, 1, 1},  {14, 512, 512, 3, 1},
+        {14, 512, 512, 1, 1},   {14, 512, 512, 3, 1},  {14, 512, 512, 1, 1},  {14, 512, 512, 3, 2},
+        {7, 512, 1024, 1, 1},   {7, 1024, 1024, 3, 1}, {7, 1024, 1024, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) add(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], i > 0 && t[i][3] == 3, 1);
+}
+
+/* MobileNetV2 1.0 at 224x224 (same list as bench/kernels_mnv2.c): projections have no clamp;
+ * residual adds not included (their backward is an identity); then global mean + FC 1280 -> 1001 */
+static void net_mnv2(void) {
+    int h = 224, c = 16;
+    add(h, 3, 32, 3, 2, 0, 1);
+    h = 112;
+    add(h, 32, 32, 3, 1, 1, 1);
+    add(h, 32, 16, 1, 1, 0, 0);
+    static const int cfg[6][4] = {{6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+    for (int b = 0; b < 6; b++)
+        for (int i = 0; i < cfg[b][2]; i++) {
+            const int st = i ? 1 : cfg[b][3], e = c * cfg[b][0];
+            add(h, c, e, 1, 1, 0, 1);
+            add(h, e, e, 3, st, 1, 1);
+            h = (h + st - 1) / st;
+            add(h, e, cfg[b][1], 1, 1, 0, 0);
+            c = cfg[b][1];
+        }
+    add(h, c, 1280, 1, 1, 0, 1);
+}
 
 int main(int argc, char **argv) {
-    int batch = 8, threads = 1, reps = 5, show = 0;
+    int batch = 8, threads = 1, reps = 5, show = 0, mnv2 = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--layers")) show = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
-        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min]\n"); return 2; }
+        else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "mnv2")) mnv2 = 1, i++;
+        else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "faceres")) i++;
+        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min] [--net faceres|mnv2]\n"); return 2; }
     }
     if (batch < 1 || threads < 1 || reps < 1) return 2;
+    if (mnv2) net_mnv2();
+    else net_faceres();
+    const int feat = mnv2 ? 1280 : 1024, heads = mnv2 ? 1001 : 256;
     fs_pool *pool = threads > 1 ? fs_pool_create(threads) : NULL;
     const gr_kernels *kt = gr_kernels_best();
-    printf("grad_bench: faceres layers, batch %d, threads %d, reps %d, cpu %s, grad kernels %s\n", batch, threads, reps,
+    printf("grad_bench: %s layers, batch %d, threads %d, reps %d, cpu %s, grad kernels %s\n", mnv2 ? "MobileNetV2" : "faceres", batch, threads, reps,
            fs_cpu_level_name(), kt ? kt->name : "reference");
     unsigned seed = 1;
     double fw_sum = 0, bw_sum = 0, comp_sum = 0, *tf = malloc(reps * sizeof *tf), *tb = malloc(reps * sizeof *tb);
     double *tc = malloc(reps * sizeof *tc), *td = malloc(reps * sizeof *td), *tw = malloc(reps * sizeof *tw);
     for (int l = 0; l <= NL; l++) {
         gr_conv_shape s;
-        const int fc = l == NL; /* the last "layer": global mean + FC 1024 -> 256 (feats) */
+        const int fc = l == NL; /* the last "layer": global mean + FC feat -> heads */
+        /* ReLU6 convs; the FC has a ReLU (faceres' feats/Relu) */
+        const float hi = !fc && net[l].relu6 ? 6.0f : INFINITY, lo = fc || net[l].relu6 ? 0.0f : -INFINITY;
         if (!fc) {
-            const int h = net[l][0], k = net[l][3], st = net[l][4], dwc = net[l][5];
+            const int h = net[l].h, k = net[l].k, st = net[l].st;
             const int oh = (h + st - 1) / st, pad = (oh - 1) * st + k - h; /* TF SAME */
-            s = (gr_conv_shape){batch, h, h, net[l][1], oh, oh, net[l][2], k, k, st, st, 1, 1, pad / 2, pad / 2,
-                                dwc ? net[l][1] : 1};
+            s = (gr_conv_shape){batch, h, h, net[l].cin, oh, oh, net[l].cout, k, k, st, st, 1, 1, pad / 2, pad / 2,
+                                net[l].dw ? net[l].cin : 1};
         } else {
-            s = (gr_conv_shape){batch, 7, 7, 1024, 1, 1, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1};
+            s = (gr_conv_shape){batch, 7, 7, feat, 1, 1, heads, 1, 1, 1, 1, 1, 1, 0, 0, 1};
         }
         const size_t nx = (size_t)s.n * s.h * s.w * s.cin, ny = (size_t)s.n * s.oh * s.ow * s.cout;
         const size_t nw = (size_t)s.cout * s.kh * s.kw * (s.cin / s.groups);
@@ -92,11 +130,11 @@ int main(int argc, char **argv) {
               *db = calloc(s.cout, 4);
         void *scratch = malloc(gr_conv_scratch_size(&s, threads) + 64);
         nn_conv_params p = {s.n, s.h, s.w, s.cin, s.oh, s.ow, s.cout, s.kh, s.kw, s.sh, s.sw, 1, 1, s.pt, s.pl,
-                            s.groups, 0.0f, 6.0f};
-        nn_fc_params fp = {batch, 1024, 256, 0.0f, INFINITY};
+                            s.groups, lo, hi};
+        nn_fc_params fp = {batch, feat, heads, lo, hi};
         nn_conv_impl k = {0};
         nn_fc_impl kf = {0};
-        float *pooled = malloc((size_t)batch * 1024 * 4), *dpooled = malloc((size_t)batch * 1024 * 4);
+        float *pooled = malloc((size_t)batch * feat * 4), *dpooled = malloc((size_t)batch * feat * 4);
         if (!fc ? nn_select_conv(&p, w, b, &k) : nn_select_fc(&fp, w, b, &kf)) return 1;
         for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
             double t0 = now_ms();
@@ -104,10 +142,10 @@ int main(int argc, char **argv) {
                 k.run(&k, &p, x, y, pool);
             } else { /* mean over 7x7 then FC (forward of the head part) */
                 for (int i = 0; i < batch; i++)
-                    for (int c = 0; c < 1024; c++) {
+                    for (int c = 0; c < feat; c++) {
                         float a = 0;
-                        for (int q = 0; q < 49; q++) a += x[((size_t)i * 49 + q) * 1024 + c];
-                        pooled[i * 1024 + c] = a / 49;
+                        for (int q = 0; q < 49; q++) a += x[((size_t)i * 49 + q) * feat + c];
+                        pooled[i * feat + c] = a / 49;
                     }
                 kf.run(&kf, &fp, pooled, y, pool);
             }
@@ -115,15 +153,15 @@ int main(int argc, char **argv) {
             memcpy(dyc, dy, ny * 4);
             double t2 = now_ms(), ta = t2, tb2 = t2;
             if (!fc) {
-                gr_clamp_backward(dyc, y, 0.0f, 6.0f, ny);
+                if (lo > -INFINITY || hi < INFINITY) gr_clamp_backward(dyc, y, lo, hi, ny);
                 ta = now_ms();
                 if (l > 0) gr_conv2d_backward_data(dx, dyc, w, &s, scratch, pool);
                 tb2 = now_ms();
                 gr_conv2d_backward_weight(dw, db, dyc, x, &s, scratch, pool);
             } else {
-                gr_clamp_backward(dyc, y, 0.0f, INFINITY, ny);
-                gr_fc_backward(dpooled, dw, db, dyc, pooled, w, batch, 1024, 256, pool);
-                gr_mean_hw_backward(dx, dpooled, batch, 49, 1024);
+                gr_clamp_backward(dyc, y, lo, hi, ny);
+                gr_fc_backward(dpooled, dw, db, dyc, pooled, w, batch, feat, heads, pool);
+                gr_mean_hw_backward(dx, dpooled, batch, 49, feat);
             }
             double t3 = now_ms();
             if (r >= 0) tf[r] = t1 - t0, tb[r] = t3 - t2, tc[r] = ta - t2, td[r] = tb2 - ta, tw[r] = t3 - tb2;
