@@ -1,9 +1,10 @@
 /* bench/grad_bench.c — times the train/grad backward passes over faceres's exact layer list
  * (MobileNetV1-like: 3x3 s2 conv, 13 depthwise 3x3 + 13 pointwise 1x1, ReLU6 clamps, global mean,
- * FC 1024->256 + ReLU) or MobileNetV2's (--net mnv2) against the runtime's forward kernels (nn_select_conv / nn_select_fc) on the same
- * shapes, random data, batch N.
+ * FC 1024->256 + ReLU) or MobileNetV2 1.0's (--net mnv2), against the runtime's forward kernels
+ * (nn_select_conv / nn_select_fc) on the same shapes, random data, batch N.
  *
  *   make grad-bench && build/grad_bench [--batch 8] [--threads 1] [--reps 5] [--layers] [--min]
+ *                                       [--net faceres|mnv2]
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
  * + dW + db. Prints per-layer medians (with --layers), the summed medians of forward and backward,
