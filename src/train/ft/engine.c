@@ -573,6 +573,7 @@ fs_status ft_open_graph(ft_engine **out, nn_graph *g, const ft_config *c) {
         return fs_error(st, "%s", why);
     }
     ft_heads_init(e);
+    memset(ft_input(e), 0, (size_t)e->B * e->S * e->S * 3 * sizeof(float)); /* the arena is not cleared */
     *out = e;
     return FS_OK;
 }
@@ -657,6 +658,10 @@ fs_status ft_update(ft_engine *e, ft_step_stats *st) {
 }
 
 fs_status ft_train_step(ft_engine *e, int n, const float *y, const float *g, ft_step_stats *st) {
+    if (n < 1 || n > e->B) return fs_error(FS_ERR_ARG, "ft: %d rows (1..%d)", n, e->B);
+    /* rows past n get no gradient, but 0 * NaN would still poison the weight sums: keep them finite */
+    size_t row = (size_t)e->S * e->S * 3;
+    memset(ft_input(e) + (size_t)n * row, 0, (size_t)(e->B - n) * row * sizeof(float));
     fs_status s = ft_forward(e, 1);
     if (!s) s = ft_backward(e, n, y, g, st);
     if (!s) s = ft_update(e, st);

@@ -151,7 +151,7 @@ typedef struct {
 void ft_get_heads(ft_engine *e, ft_heads *h);
 
 /* ---- steps. n = valid rows (1..B) at the start of the input; rows >= n are computed but get no
- * gradient and do not count in the means. y[n] scores 1..5; g[n] 1 female / 0 male / -1 unknown
+ * gradient and do not count in the means (ft_train_step zeroes them first; the input starts zeroed). y[n] scores 1..5; g[n] 1 female / 0 male / -1 unknown
  * (g may be NULL: all unknown). */
 typedef struct {
     double loss;            /* weighted total */
