@@ -41,6 +41,7 @@ end
 
 counts = {}
 late = 0
+sends = 0
 local next_slot = nil
 local gap_ms = rate > 0 and 1000 * nthreads / rate or 0
 
@@ -62,15 +63,17 @@ if rate > 0 then
     if poisson then g = -gap_ms * math.log(1 - math.random()) end
     next_slot = next_slot + g
     if slot < t - 1 then late = late + 1 end
+    sends = sends + 1
     return slot > t and math.floor(slot - t + 0.5) or 0
   end
 end
 
 function done(summary, latency, requests)
-  local total, nlate = {}, 0
+  local total, nlate, nsends = {}, 0, 0
   for _, t in ipairs(threads) do
     for k, v in pairs(t:get("counts")) do total[k] = (total[k] or 0) + v end
     nlate = nlate + t:get("late")
+    nsends = nsends + t:get("sends")
   end
   local keys = {}
   for k in pairs(total) do table.insert(keys, k) end
@@ -80,6 +83,7 @@ function done(summary, latency, requests)
   io.write(string.format("socket errors: connect %d, read %d, write %d, timeout %d\n", e.connect, e.read, e.write,
                          e.timeout))
   io.write(string.format("late sends: %d\n", nlate))
+  io.write(string.format("paced sends: %d\n", nsends))
   io.write(string.format("latency_ms p50 %.1f p90 %.1f p99 %.1f max %.1f\n", latency:percentile(50) / 1e3,
                          latency:percentile(90) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3))
 end
