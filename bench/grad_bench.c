@@ -7,7 +7,8 @@
  *                                       [--net faceres|mnv2]
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
- * + dW + db. Prints per-layer medians (with --layers), the summed medians of forward and backward,
+ * + dW + db, timed apart and as one gr_conv2d_backward call (what the engine can call; fused pass for
+ * the narrow 1x1 convs). Prints per-layer medians (with --layers), the summed medians of forward and backward,
  * per image, and the backward/forward ratio. --min takes each layer's fastest rep instead (robust on
  * a machine shared with other jobs). */
 #include <math.h>
@@ -109,8 +110,8 @@ int main(int argc, char **argv) {
     printf("grad_bench: %s layers, batch %d, threads %d, reps %d, cpu %s, grad kernels %s\n", mnv2 ? "MobileNetV2" : "faceres", batch, threads, reps,
            fs_cpu_level_name(), kt ? kt->name : "reference");
     unsigned seed = 1;
-    double fw_sum = 0, bw_sum = 0, comp_sum = 0, *tf = malloc(reps * sizeof *tf), *tb = malloc(reps * sizeof *tb);
-    double *tc = malloc(reps * sizeof *tc), *td = malloc(reps * sizeof *td), *tw = malloc(reps * sizeof *tw);
+    double fw_sum = 0, bw_sum = 0, comp_sum = 0, fused_sum = 0, *tf = malloc(reps * sizeof *tf), *tb = malloc(reps * sizeof *tb);
+    double *tz = malloc(reps * sizeof *tz), *tc = malloc(reps * sizeof *tc), *td = malloc(reps * sizeof *td), *tw = malloc(reps * sizeof *tw);
     for (int l = 0; l <= NL; l++) {
         gr_conv_shape s;
         const int fc = l == NL; /* the last "layer": global mean + FC feat -> heads */
@@ -164,16 +165,25 @@ int main(int argc, char **argv) {
                 gr_fc_backward(dpooled, dw, db, dyc, pooled, w, batch, feat, heads, pool);
                 gr_mean_hw_backward(dx, dpooled, batch, 49, feat);
             }
-            double t3 = now_ms();
-            if (r >= 0) tf[r] = t1 - t0, tb[r] = t3 - t2, tc[r] = ta - t2, td[r] = tb2 - ta, tw[r] = t3 - tb2;
+            double t3 = now_ms(), t4 = t3, t5 = t3;
+            if (!fc) { /* the same backward as one gr_conv2d_backward call (fused for narrow 1x1) */
+                memcpy(dyc, dy, ny * 4);
+                t4 = now_ms();
+                gr_conv2d_backward(l > 0 ? dx : NULL, dw, db, dyc, y, lo, hi, x, w, &s, scratch, pool);
+                t5 = now_ms();
+            }
+            if (r >= 0) {
+                tf[r] = t1 - t0, tb[r] = t3 - t2, tc[r] = ta - t2, td[r] = tb2 - ta, tw[r] = t3 - tb2;
+                tz[r] = fc ? t3 - t2 : t5 - t4;
+            }
         }
         const double mf = median(tf, reps), mb = median(tb, reps);
-        const double mc = median(tc, reps), md = median(td, reps), mw = median(tw, reps);
-        fw_sum += mf, bw_sum += mb, comp_sum += mc + md + mw;
+        const double mc = median(tc, reps), md = median(td, reps), mw = median(tw, reps), mz = median(tz, reps);
+        fw_sum += mf, bw_sum += mb, comp_sum += mc + md + mw, fused_sum += mz;
         if (show)
             printf("  %2d %-9s %3dx%-3d %4d->%-4d k%d s%d  fwd %7.3f  bwd %7.3f ms (x%5.2f) = clamp %6.3f + dX %7.3f + "
-                   "dW,db %7.3f  %s\n", l, fc ? "mean+fc" : s.groups > 1 ? "depthwise" : s.kh == 1 ? "pointwise" : "conv",
-                   s.h, s.w, s.cin, s.cout, s.kh, s.sh, mf, mb, mb / mf, mc, md, mw, fc ? kf.name : k.name);
+                   "dW,db %7.3f; one call %7.3f  %s\n", l, fc ? "mean+fc" : s.groups > 1 ? "depthwise" : s.kh == 1 ? "pointwise" : "conv",
+                   s.h, s.w, s.cin, s.cout, s.kh, s.sh, mf, mb, mb / mf, mc, md, mw, mz, fc ? kf.name : k.name);
         if (!fc) nn_conv_impl_free(&k);
         else nn_fc_impl_free(&kf);
         free(x), free(w), free(b), free(y), free(dy), free(dyc), free(dx), free(dw), free(db), free(scratch);
@@ -183,8 +193,11 @@ int main(int argc, char **argv) {
     printf("backward (dX+dW+db+clamp, summed layer %s): %9.2f ms/batch  %7.3f ms/image\n", use_min ? "minima " : "medians", bw_sum, bw_sum / batch);
     printf("backward (sum of the clamp, dX, dW+db %s):       %9.2f ms/batch  %7.3f ms/image\n",
            use_min ? "minima " : "medians", comp_sum, comp_sum / batch);
-    printf("backward / forward: %.2f (totals), %.2f (components)\n", bw_sum / fw_sum, comp_sum / fw_sum);
-    free(tf), free(tb), free(tc), free(td), free(tw);
+    printf("backward (gr_conv2d_backward, one call a layer, %s): %9.2f ms/batch  %7.3f ms/image\n",
+           use_min ? "minima " : "medians", fused_sum, fused_sum / batch);
+    printf("backward / forward: %.2f (totals), %.2f (components), %.2f (one call a layer)\n", bw_sum / fw_sum,
+           comp_sum / fw_sum, fused_sum / fw_sum);
+    free(tf), free(tb), free(tc), free(td), free(tw), free(tz);
     fs_pool_free(pool);
     return 0;
 }

@@ -204,3 +204,52 @@ TEST(fast_public_dispatch) {
     CHECK(relerr(dw, dwr, wsz(&s)) <= 1e-4);
     free(x), free(w), free(dy), free(dx), free(dxr), free(dw), free(dwr), free(scratch);
 }
+
+/* gr_conv2d_backward (clamp + dW + dX in one call, fused pass for the narrow 1x1 convs) against the
+ * references, every ISA, 1-3 threads; repeat-identical; NULL dx / dw / y handled. */
+TEST(fast_fused_conv_backward) {
+    const gr_conv_shape ss[] = {
+        shape(2, 9, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1),     /* fused, chunk and column tails */
+        shape(1, 24, 24, 32, 64, 1, 1, 1, 0, 0, 0, 0, 1),   /* fused, several chunks */
+        shape(1, 7, 7, 200, 100, 1, 1, 1, 0, 0, 0, 0, 1),   /* wide: separate calls */
+        shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),    /* depthwise */
+        shape(1, 9, 9, 3, 8, 3, 2, 1, 0, 1, 0, 1, 1),       /* im2col */
+    };
+    fs_pool *pools[3] = {NULL, fs_pool_create(2), fs_pool_create(3)};
+    for (size_t i = 0; i < sizeof ss / sizeof *ss; i++) {
+        const gr_conv_shape *s = &ss[i];
+        float *x = rnd(xsz(s)), *w = rnd(wsz(s)), *dy0 = rnd(ysz(s)), *y = rnd(ysz(s)), *dw0 = rnd(wsz(s)),
+              *db0 = rnd(s->cout);
+        for (size_t q = 0; q < ysz(s); q++) y[q] = q % 7 == 0 ? 0.0f : q % 11 == 0 ? 6.0f : 3 * y[q] + 3; /* [0, 6] */
+        float *dyr = dup(dy0, ysz(s)), *dxr = nans(xsz(s)), *dwr = dup(dw0, wsz(s)), *dbr = dup(db0, s->cout);
+        for (size_t q = 0; q < ysz(s); q++) dyr[q] = (0 < y[q] && y[q] < 6) ? dyr[q] : 0.0f;
+        gr_conv2d_backward_data_ref(dxr, dyr, w, s);
+        gr_conv2d_backward_weight_ref(dwr, dbr, dyr, x, s);
+        void *scratch = malloc(gr_conv_scratch_size(s, 3) + 1);
+        for (size_t a = 0; a < sizeof isas / sizeof *isas; a++) {
+            const gr_kernels *k = gr_kernels_by_name(isas[a]);
+            if (!k) continue;
+            for (int t = 0; t < 3; t++) {
+                float *dy = dup(dy0, ysz(s)), *dx = nans(xsz(s)), *dw = dup(dw0, wsz(s)), *db = dup(db0, s->cout);
+                float *dy2 = dup(dy0, ysz(s)), *dx2 = nans(xsz(s)), *dw2 = dup(dw0, wsz(s)), *db2 = dup(db0, s->cout);
+                gr_conv2d_backward_k(k, dx, dw, db, dy, y, 0.0f, 6.0f, x, w, s, scratch, pools[t]);
+                gr_conv2d_backward_k(k, dx2, dw2, db2, dy2, y, 0.0f, 6.0f, x, w, s, scratch, pools[t]);
+                CHECK_MSG(!memcmp(dy, dyr, ysz(s) * 4), "%s shape %zu: dy not clamped like the reference", isas[a], i);
+                CHECK_MSG(relerr(dx, dxr, xsz(s)) <= 1e-4 && relerr(dw, dwr, wsz(s)) <= 1e-4 &&
+                              relerr(db, dbr, s->cout) <= 1e-4,
+                          "%s shape %zu threads %d: dx %.3g dw %.3g db %.3g", isas[a], i, t + 1,
+                          relerr(dx, dxr, xsz(s)), relerr(dw, dwr, wsz(s)), relerr(db, dbr, s->cout));
+                CHECK(!memcmp(dx, dx2, xsz(s) * 4) && !memcmp(dw, dw2, wsz(s) * 4) && !memcmp(db, db2, s->cout * 4));
+                /* y NULL: no clamp (dy already clamped); dw NULL: dx only; dx NULL: dw only */
+                float *dx3 = nans(xsz(s)), *dw3 = dup(dw0, wsz(s));
+                gr_conv2d_backward_k(k, dx3, NULL, NULL, dyr, NULL, 0, 0, x, w, s, scratch, pools[t]);
+                gr_conv2d_backward_k(k, NULL, dw3, NULL, dyr, NULL, 0, 0, x, w, s, scratch, pools[t]);
+                CHECK(relerr(dx3, dxr, xsz(s)) <= 1e-4 && relerr(dw3, dwr, wsz(s)) <= 1e-4);
+                free(dy), free(dx), free(dw), free(db), free(dy2), free(dx2), free(dw2), free(db2), free(dx3), free(dw3);
+            }
+        }
+        free(scratch), free(x), free(w), free(dy0), free(y), free(dw0), free(db0), free(dyr), free(dxr), free(dwr),
+            free(dbr);
+    }
+    fs_pool_free(pools[1]), fs_pool_free(pools[2]);
+}

@@ -63,6 +63,19 @@ void gr_conv2d_backward_weight(float *dw, float *db, const float *dy, const floa
                                void *scratch, struct fs_pool *pool);
 void gr_conv2d_backward_weight_ref(float *dw, float *db, const float *dy, const float *x, const gr_conv_shape *s);
 
+/* The whole backward of one conv whose output y was clamped to [lo, hi] (fused activation):
+ *   if y: dy is clamped in place (as gr_clamp_backward; y NULL: no clamp, dy only read);
+ *   if dw: dw += ..., db += ... (as gr_conv2d_backward_weight; db may be NULL);
+ *   if dx: dx = ... (as gr_conv2d_backward_data, OVERWRITES).
+ * Same values as those separate calls up to float summation order. For the narrow 1x1 stride-1
+ * convs (cout*cin <= 128*128: the memory-bound early layers) with dx and dw both wanted, one pass
+ * over pixel chunks (dY read once while in cache; 15-20 % faster): per-thread dW partials in the
+ * scratch summed in thread order, so the bits depend on the thread count (reproducible for a fixed
+ * one). Other geometries: exactly the separate calls. The scratch is gr_conv_scratch_size's. */
+void gr_conv2d_backward(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                        const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                        struct fs_pool *pool);
+
 /* Fully connected, x [rows][cin], w [cout][cin]:
  * dx[rows][cin] = dy w (OVERWRITES; dx may be NULL); dw[cout][cin] += dy^T x (dw may be NULL: frozen
  * weights, dx only); db[cout] += sum dy (may be NULL). */

@@ -49,6 +49,9 @@ void gr_conv2d_backward_data_k(const gr_kernels *k, float *dx, const float *dy, 
                                const gr_conv_shape *s, void *scratch, struct fs_pool *pool);
 void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x,
                                  const gr_conv_shape *s, void *scratch, struct fs_pool *pool);
+void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                          float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                          struct fs_pool *pool);
 void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *w, int rows, int cin, int cout, struct fs_pool *pool);
 /* Which path a conv takes: "gemm1x1", "im2col", "depthwise" or "ref". */
