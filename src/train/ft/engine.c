@@ -279,9 +279,9 @@ static fs_status build_params(ft_engine *e, const ft_struct *s) {
     e->n_params = off;
     e->params = falloc(off);
     e->grads = falloc(off);
-    e->m = falloc(off);
-    e->v = e->cfg.optim == FT_OPT_ADAMW ? falloc(off) : NULL;
-    if (!e->params || !e->grads || !e->m || (e->cfg.optim == FT_OPT_ADAMW && !e->v))
+    e->m = falloc(e->cfg.optim == FT_OPT_ADAMW ? 2 * off : off); /* one block: m, then v (AdamW) */
+    e->v = e->cfg.optim == FT_OPT_ADAMW && e->m ? e->m + off : NULL;
+    if (!e->params || !e->grads || !e->m)
         return fs_error(FS_ERR_NOMEM, "ft: out of memory for %zu parameters", off);
     /* copy each tensor into the block and re-point the graph at it */
     for (int k = 0; k < e->n_info; k++) {
@@ -484,7 +484,7 @@ static void restore_model(ft_engine *e) {
 void ft_close(ft_engine *e) {
     if (!e) return;
     if (e->g) restore_model(e);
-    free(e->node_block); free(e->params); free(e->grads); free(e->m); free(e->v);
+    free(e->node_block); free(e->params); free(e->grads); free(e->m);
     free(e->info); free(e->orig_data); free(e->repack_mask); free(e->keep_set); free(e->segs);
     free(e->seg_sq); free(e->bn); free(e->goff); free(e->ginit); free(e->garena); free(e->gscratch);
     free(e->cscratch); free(e->mean); free(e->inv_std); free(e->z); free(e->zd); free(e->dzd); free(e->mask);

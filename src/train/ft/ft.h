@@ -193,7 +193,7 @@ typedef struct {
 typedef struct {
     float *params;   size_t n_params;    /* all trainable floats, layout of ft_param_info */
     float *grads;                        /* [n_params], valid after ft_backward */
-    float *m, *v;    size_t n_moments;   /* [n_params] each; v NULL for SGD (n_moments = n_params) */
+    float *m, *v;    size_t n_moments;   /* [n_params] each (v = m + n_params, one block); v NULL for SGD */
     float *feat_mean, *feat_inv_std; int dim; /* frozen head normalisation [D] (also save these) */
     int64_t *step;                       /* updates done */
     uint64_t *rng;                       /* dropout stream state */
