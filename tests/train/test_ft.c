@@ -1,6 +1,6 @@
 /* tests/train/test_ft.c — the fine-tuning engine (train/ft) on a small hand-built graph:
  * end-to-end gradients against central finite differences (conv 3x3 s2 SAME + relu6, pad, depthwise
- * 3x3 + relu, 1x1, residual add, clamp, mean over H,W, FC -> feature, then the heads and the
+ * 3x3 + relu, 1x1, residual add, clamp, mean over H,W, reshape, FC -> feature, then the heads and the
  * multi-task loss), frozen blocks, optimiser steps reducing the loss, determinism and resume,
  * unsupported ops refused by name, repack equal to a fresh plan. */
 #include <math.h>
@@ -35,7 +35,7 @@ static int tconst(nn_graph *g, const char *name, int nd, const int64_t *d, float
 }
 
 /* x [B,8,8,3] -> conv3x3 s2 SAME relu6 (c1 [B,4,4,8]) -> pad 1 -> dw3x3 valid relu -> 1x1 -> + c1
- * -> clamp[-1,3] -> mean HW [B,8] -> FC 8->6 = "feat". Optional extra op (unsupported test) after
+ * -> clamp[-1,3] -> mean HW [B,8] -> reshape [B,1,1,8] -> FC 8->6 = "feat". Optional extra op (unsupported test) after
  * the add. Seeded weights. */
 static nn_graph *tiny_graph(uint64_t seed, nn_op_type extra) {
     rs = seed;
@@ -74,7 +74,10 @@ static nn_graph *tiny_graph(uint64_t seed, nn_op_type extra) {
     g->nodes[nc].attr.act_min = -1, g->nodes[nc].attr.act_max = 3;
     int nm = nn_graph_add_node(g, NN_OP_REDUCE_MEAN, "mean", 1, &cl, 1, &m);
     g->nodes[nm].attr.axes[0] = 1, g->nodes[nm].attr.axes[1] = 2, g->nodes[nm].attr.n_axes = 2;
-    int i5[3] = {m, w4, b4};
+    int64_t dr[4] = {-1, 1, 1, 8};
+    int r = nn_graph_add_tensor(g, "r", NN_F32, 4, dr);
+    nn_graph_add_node(g, NN_OP_RESHAPE, "reshape", 1, &m, 1, &r);
+    int i5[3] = {r, w4, b4};
     nn_graph_add_node(g, NN_OP_FULLY_CONNECTED, "fc", 3, i5, 1, &f);
     g->outputs = realloc(g->outputs, sizeof(int));
     g->outputs[g->n_outputs++] = f;
