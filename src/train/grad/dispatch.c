@@ -415,7 +415,7 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
         const size_t n = (size_t)s->n * s->oh * s->ow * s->cout;
         if (k) k->clamp(dy, y, lo, hi, n);
         else
-            for (size_t i = 0; i < n; i++) dy[i] = (lo < y[i]) & (y[i] < hi) ? dy[i] : 0.0f;
+            gr_clamp_backward(dy, y, lo, hi, n); /* the reference (k == NULL: FS_GRAD_REF) */
     }
     if (dw) gr_conv2d_backward_weight_k(k, dw, db, dy, x, s, scratch, pool);
     if (dx) gr_conv2d_backward_data_k(k, dx, dy, w, s, scratch, pool);
