@@ -89,7 +89,7 @@ static size_t fused_task_floats(const gr_conv_shape *s) { return (size_t)s->cout
 static int fuse_1x1(const gr_conv_shape *s) { return is_1x1_gemm(s) && (long)s->cout * s->cin <= 128 * 128; }
 
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads) {
-    if (threads < 1) threads = 1;
+    if (threads < 1) threads = fs_cpu_count(); /* as fs_pool_create(threads <= 0) */
     const char *p = gr_conv_path(s);
     if (!strcmp(p, "depthwise")) return (size_t)s->kh * s->kw * s->cin * sizeof(float);
     if (!strcmp(p, "im2col")) return (size_t)threads * im2col_task_floats(s) * sizeof(float);

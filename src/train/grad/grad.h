@@ -46,7 +46,9 @@ typedef struct {
     int groups;                /* 1 = dense, cin = depthwise (cout = cin * multiplier) */
 } gr_conv_shape;
 
-/* Bytes of scratch the fast paths need for this conv (0 if none); the engine allocates the max once. */
+/* Bytes of scratch the fast paths need for this conv (0 if none); the engine allocates the max once.
+ * threads: the largest fs_pool_size(pool) the calls will use (<= 0: fs_cpu_count(), like
+ * fs_pool_create). Alongside, the GEMM keeps a 32 KiB packed panel on the caller's/worker's stack. */
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads);
 
 /* conv2d forward, reference only (tests + gradient checks): y[n][oh][ow][cout] = conv(x, w) + b
