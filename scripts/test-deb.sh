@@ -13,7 +13,8 @@
 #     cannot run there); GET /healthz answers ok, POST /api/v1/score of the packaged sample finds 4 faces and
 #     the SQLite store appears in /var/lib/facescore; SIGTERM stops it with status 0;
 #  4. `facescore score /usr/share/facescore/samples/face.jpg` inside the chroot gives the same faces and
-#     scores as the same binary outside;
+#     scores as the same binary outside; `systemd-analyze verify` accepts the unit and its security exposure
+#     is at most 2.0;
 #  5. apt-get purge removes the files and the state directory.
 # Needs root (chroot, mount), debootstrap, curl. Without FILE builds it with `make deb`.
 # Last line: "test-deb: ok (N s)".
@@ -166,6 +167,18 @@ dpkg-deb -x "$deb" "$root/tmp/host"
 FACESCORE_MODELS=$root/tmp/host/usr/share/facescore/models "$root/tmp/host/usr/bin/facescore" score --csv \
   "$root/tmp/host/usr/share/facescore/samples/face.jpg" > "$root/tmp/out.csv" || fail "facescore score outside"
 diff <(cut -d, -f2- "$root/tmp/in.csv") <(cut -d, -f2- "$root/tmp/out.csv") || fail "chroot and host scores differ"
+# the unit as systemd reads it (the package's files plus the host's targets): verify, and the sandboxing's
+# exposure score (systemd-analyze security: 0 = fully sandboxed, 10 = none; this unit 1.5 when written)
+if command -v systemd-analyze >/dev/null; then
+  cp -an /lib/systemd/system/. "$root/tmp/host/lib/systemd/system/"
+  systemd-analyze verify --man=no --root="$root/tmp/host" facescore.service || fail "systemd-analyze verify"
+  exposure=$(systemd-analyze security --offline=yes --root="$root/tmp/host" /lib/systemd/system/facescore.service 2>&1 |
+             sed -n 's/.*Overall exposure level for facescore.service: \([0-9.]*\).*/\1/p')
+  echo "test-deb: systemd-analyze verify ok, security exposure $exposure"
+  awk -v e="$exposure" 'BEGIN { exit !(e != "" && e + 0 <= 2.0) }' || fail "unit exposure '$exposure' > 2.0"
+else
+  echo "test-deb: systemd-analyze missing, unit not verified"
+fi
 
 # 5. purge
 in_root apt-get purge -y -qq facescore > "$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log"; fail "apt-get purge"; }
