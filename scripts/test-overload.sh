@@ -16,7 +16,7 @@
 #   scripts/test-overload.sh            full run (capacity probe 10 s, overload 60 s, kill test 30 s; ~2 min)
 #   scripts/test-overload.sh --quick    CI run (5 s, 15 s, 12 s; under 1 min)
 #   env: FS_BIN (default build/facescore, built if missing), FS_OVERLOAD_PHOTO, FS_OVERLOAD_THREADS (scoring
-#        workers, default 2), FS_OVERLOAD_RSS_MB (default 600), FS_OVERLOAD_FACTOR (offered/capacity, default 2)
+#        workers, default 2), FS_OVERLOAD_RSS_MB (default 400), FS_OVERLOAD_FACTOR (offered/capacity, default 2)
 # Needs wrk, curl and sqlite3 (scripts/setup-debian.sh installs them).
 set -u
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ if [ $QUICK = 1 ]; then PROBE=5; DUR=15; KILL_DUR=12; else PROBE=10; DUR=60; KIL
 BIN=${FS_BIN:-build/facescore}
 PHOTO=${FS_OVERLOAD_PHOTO:-samples/face.jpg}
 WORKERS=${FS_OVERLOAD_THREADS:-2}
-RSS_MB=${FS_OVERLOAD_RSS_MB:-600}
+RSS_MB=${FS_OVERLOAD_RSS_MB:-400}
 FACTOR=${FS_OVERLOAD_FACTOR:-2}
 CONNS=32
 IDLE=500
@@ -110,6 +110,7 @@ echo "test-overload: $BIN, $WORKERS workers, photo $PHOTO, load $(cut -d' ' -f1-
 start_server "$tmp/r.db"
 curl -s -o /dev/null --max-time 30 -H 'Content-Type: image/jpeg' --data-binary @"$PHOTO" \
   "http://127.0.0.1:$port/api/v1/score" # warm-up
+rss0=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status)
 FS_OVL_IMAGE=$PHOTO FS_OVL_THREADS=2 FS_OVL_RATE=0 wrk -t2 -c4 -d${PROBE}s --timeout 10s -s $LUA \
   "http://127.0.0.1:$port" >"$tmp/probe.txt" 2>&1
 cap_ok=$(status_count 200 "$tmp/probe.txt")
@@ -134,11 +135,12 @@ summarize "$tmp/over.txt" "(a) overload ${DUR} s at ${FACTOR}x"
 [ "$(status_count 503 "$tmp/over.txt")" ] || echo "    (no 503: the offered load did not fill the queue)"
 errs=$(sed -n 's/^socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)/\1 \2 \3 \4/p' "$tmp/over.txt")
 read -r e_conn e_read e_write e_tmo <<<"$errs"
-[ "${e_conn:-1}" = 0 ] && [ "${e_write:-1}" = 0 ] && [ "${e_tmo:-1}" = 0 ] || bad "(a) socket errors: $errs"
+[ "${e_conn:-1}" = 0 ] && [ "${e_read:-1}" = 0 ] && [ "${e_write:-1}" = 0 ] && [ "${e_tmo:-1}" = 0 ] ||
+  bad "(a) socket errors (connect read write timeout): $errs"
 [ "${unanswered:-0}" -le $CONNS ] || bad "(a) $unanswered requests unanswered (more than the $CONNS in flight at the end)"
 rss_max=$(max_of "$tmp/rss.txt")
 hwm=$(awk '/^VmHWM:/ {print $2}' /proc/$pid/status)
-echo "    RSS: max sampled $((rss_max / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB, bound $RSS_MB MiB"
+echo "    RSS: after warm-up $((rss0 / 1024)) MiB, max sampled $((rss_max / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB, bound $RSS_MB MiB"
 [ "$((hwm / 1024))" -lt "$RSS_MB" ] || bad "(a) peak RSS $((hwm / 1024)) MiB over $RSS_MB MiB"
 echo "    recovery: one POST right after the load: $st in $secs s (bound $recover_s s)"
 [ "$st" = 200 ] && awk -v s="$secs" -v b="$recover_s" 'BEGIN { exit !(s < b) }' || bad "(a) no prompt 200 after the load ($st, $secs s)"
@@ -151,9 +153,10 @@ for _ in $(seq 1 $IDLE); do
 done
 sleep 1
 held=$(ls /proc/$pid/fd | wc -l)
+rss_idle=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status)
 read -r hst hsecs < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 30 "http://127.0.0.1:$port/healthz")
 read -r pst psecs < <(post_once)
-echo "(b) ${#fds[@]} idle connections open (server holds $held fds): GET /healthz $hst in $hsecs s, POST $pst in $psecs s"
+echo "(b) ${#fds[@]} idle connections open (server holds $held fds, RSS $((rss_idle / 1024)) MiB): GET /healthz $hst in $hsecs s, POST $pst in $psecs s"
 [ "${#fds[@]}" = $IDLE ] || bad "(b) opened only ${#fds[@]} connections"
 [ "$held" -ge $IDLE ] || bad "(b) the server holds $held fds: it did not accept the $IDLE connections"
 [ "$hst" = 200 ] && awk -v s="$hsecs" -v b=$IDLE_S 'BEGIN { exit !(s < b) }' || bad "(b) /healthz $hst in $hsecs s"
