@@ -4,13 +4,14 @@
  * (nn_select_conv / nn_select_fc) on the same shapes, random data, batch N.
  *
  *   make grad-bench && build/grad_bench [--batch 8] [--threads 1] [--reps 5] [--layers] [--min]
- *                                       [--net faceres|mnv2]
+ *                                       [--cpu] [--net faceres|mnv2]
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
  * + dW + db, timed apart and as one gr_conv2d_backward call (what the engine can call; fused pass for
  * the narrow 1x1 convs). Prints per-layer medians (with --layers), the summed medians of forward and backward,
- * per image, and the backward/forward ratio. --min takes each layer's fastest rep instead (robust on
- * a machine shared with other jobs). */
+ * per image, and the backward/forward ratio. --min takes each layer's fastest rep instead, --cpu
+ * measures this thread's CPU time instead of wall time (both: robust on a machine shared with other
+ * jobs; cache and memory-bandwidth contention still show). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,10 @@
 #include "train/grad/grad.h"
 #include "train/grad/grad_internal.h"
 
+static int use_cpu = 0; /* --cpu: this thread's CPU time (1 thread only): robust on a loaded machine */
 static double now_ms(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(use_cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 static int cmpd(const void *a, const void *b) {
@@ -97,18 +99,22 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--layers")) show = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
+        else if (!strcmp(argv[i], "--cpu")) use_cpu = 1;
         else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "mnv2")) mnv2 = 1, i++;
         else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "faceres")) i++;
-        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min] [--net faceres|mnv2]\n"); return 2; }
+        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min] [--cpu] [--net faceres|mnv2]\n"); return 2; }
     }
-    if (batch < 1 || threads < 1 || reps < 1) return 2;
+    if (batch < 1 || threads < 1 || reps < 1 || (use_cpu && threads > 1)) {
+        fprintf(stderr, "grad_bench: bad arguments (--cpu needs --threads 1)\n");
+        return 2;
+    }
     if (mnv2) net_mnv2();
     else net_faceres();
     const int feat = mnv2 ? 1280 : 1024, heads = mnv2 ? 1001 : 256;
     fs_pool *pool = threads > 1 ? fs_pool_create(threads) : NULL;
     const gr_kernels *kt = gr_kernels_best();
-    printf("grad_bench: %s layers, batch %d, threads %d, reps %d, cpu %s, grad kernels %s\n", mnv2 ? "MobileNetV2" : "faceres", batch, threads, reps,
-           fs_cpu_level_name(), kt ? kt->name : "reference");
+    printf("grad_bench: %s layers, batch %d, threads %d, reps %d, cpu %s, grad kernels %s, %s time\n", mnv2 ? "MobileNetV2" : "faceres", batch, threads, reps,
+           fs_cpu_level_name(), kt ? kt->name : "reference", use_cpu ? "thread CPU" : "wall");
     unsigned seed = 1;
     double fw_sum = 0, bw_sum = 0, comp_sum = 0, fused_sum = 0, *tf = malloc(reps * sizeof *tf), *tb = malloc(reps * sizeof *tb);
     double *tz = malloc(reps * sizeof *tz), *tc = malloc(reps * sizeof *tc), *td = malloc(reps * sizeof *td), *tw = malloc(reps * sizeof *tw);
