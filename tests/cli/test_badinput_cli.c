@@ -24,6 +24,17 @@ static const char *bin(void) {
     return b && fs_test_exists(b) && fs_test_exists("samples/face.jpg") ? b : NULL;
 }
 
+/* the detector and the scorer `score` would load are there (else the tests skip) */
+static int models_ok(void) {
+    if (!fs_yunet_default_path()) return 0;
+    fs_scorer_options o;
+    fs_scorer_options_default(&o);
+    fs_scorer *sc;
+    if (fs_scorer_open(&o, &sc) != FS_OK) return 0;
+    fs_scorer_free(sc);
+    return 1;
+}
+
 static int sanitized(void) {
 #if defined(__SANITIZE_ADDRESS__)
     return 1;
@@ -190,7 +201,7 @@ static void check_all(const char *dir, bi_case *corpus, int n, const char *cmd, 
 
 TEST(score_and_detect_give_a_clear_error_for_every_bad_file) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
-    if (!fs_yunet_default_path()) SKIP("YuNet model missing");
+    if (!models_ok()) SKIP("YuNet or the scorer's models missing");
     bi_case *corpus;
     int n;
     char *dir = make_corpus_dir(&corpus, &n);
@@ -211,7 +222,7 @@ TEST(score_and_detect_give_a_clear_error_for_every_bad_file) {
  * both decode; the bomb in bounded memory (one RGB buffer and its working copies) */
 TEST(decodable_odd_files_succeed_in_bounded_memory) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
-    if (!fs_yunet_default_path()) SKIP("YuNet model missing");
+    if (!models_ok()) SKIP("YuNet or the scorer's models missing");
     bi_case *corpus;
     int n;
     char *dir = make_corpus_dir(&corpus, &n);
@@ -240,7 +251,7 @@ TEST(decodable_odd_files_succeed_in_bounded_memory) {
 /* a folder mixing good and bad files: the good one is scored, each bad one named on stderr, exit 1 */
 TEST(folder_with_bad_files_scores_the_good_ones) {
     if (!bin()) SKIP("FS_BIN or samples/face.jpg missing");
-    if (!fs_yunet_default_path()) SKIP("YuNet model missing");
+    if (!models_ok()) SKIP("YuNet or the scorer's models missing");
     char dir[] = "/tmp/fs_badinput_dir_XXXXXX";
     CHECK(mkdtemp(dir));
     char sub[96], p[160];
