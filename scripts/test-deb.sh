@@ -15,7 +15,8 @@
 #  4. `facescore score /usr/share/facescore/samples/face.jpg` inside the chroot gives the same faces and
 #     scores as the same binary outside; `systemd-analyze verify` accepts the unit and its security exposure
 #     is at most 2.0;
-#  5. apt-get purge removes the files and the state directory.
+#  5. reinstalling with /run/systemd/system present (systemd "running", but no systemctl answers) succeeds;
+#  6. apt-get purge removes the files, the enable symlink and the state directory.
 # Needs root (chroot, mount), debootstrap, curl. Without FILE builds it with `make deb`.
 # Last line: "test-deb: ok (N s)".
 set -euo pipefail
@@ -180,7 +181,13 @@ else
   echo "test-deb: systemd-analyze missing, unit not verified"
 fi
 
-# 5. purge
+# 5. reinstall (postinst configure with the old version: the restart branch) as if systemd were running:
+# with no systemctl answering, the maintainer scripts must still succeed
+mkdir -p "$root/run/systemd/system"
+in_root dpkg -i "/tmp/$(basename "$deb")" > "$root/tmp/reinstall.log" 2>&1 || { cat "$root/tmp/reinstall.log"; fail "reinstall"; }
+rmdir "$root/run/systemd/system"
+
+# 6. purge
 in_root apt-get purge -y -qq facescore > "$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log"; fail "apt-get purge"; }
 [ ! -e "$root/usr/bin/facescore" ] && [ ! -e "$root/usr/share/facescore" ] && [ ! -e "$root/var/lib/facescore" ] ||
   fail "files left after purge"
