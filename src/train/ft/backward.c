@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "nn/ops/ops.h"
 #include "train/ft/ft_internal.h"
 
@@ -172,12 +173,33 @@ void ft_profile_print(const ft_engine *e, void *file) {
     fprintf(f, "  total              %9.2f ms\n", total / e->prof_runs);
 }
 
+/* The clamp mask is memory bound: split over the pool in fixed chunks (element-wise: any split gives
+ * the same result). */
+#define FT_CLAMP_CHUNK 65536
+typedef struct { float *dy; const float *y; float lo, hi; size_t n; } clamp_job;
+
+static void clamp_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const clamp_job *j = ctx;
+    size_t a = (size_t)t * FT_CLAMP_CHUNK, len = j->n - a < FT_CLAMP_CHUNK ? j->n - a : FT_CLAMP_CHUNK;
+    gr_clamp_backward(j->dy + a, j->y + a, j->lo, j->hi, len);
+}
+
+static void clamp_mask(ft_engine *e, float *dy, const float *y, float lo, float hi, size_t n) {
+    if (!e->pool || n < 2 * FT_CLAMP_CHUNK) {
+        gr_clamp_backward(dy, y, lo, hi, n);
+        return;
+    }
+    clamp_job j = {dy, y, lo, hi, n};
+    fs_pool_run(e->pool, (int)((n + FT_CLAMP_CHUNK - 1) / FT_CLAMP_CHUNK), clamp_task, &j);
+}
+
 static void backward_node(ft_engine *e, const ft_bnode *b) {
     nn_graph *g = e->g;
     float *dy = ft_grad_of(e, b->y);
     const float *x = g->tensors[b->x].data, *y = g->tensors[b->y].data;
     double t0 = e->prof_ms ? now_ms() : 0;
-    if (b->clamp) gr_clamp_backward(dy, y, b->lo, b->hi, b->numel);
+    if (b->clamp) clamp_mask(e, dy, y, b->lo, b->hi, b->numel);
     PROF_MARK(FT_PROF_CLAMP);
     float *buf;
     switch (b->kind) {
