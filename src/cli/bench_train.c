@@ -129,6 +129,8 @@ int fs_cli_bench_train(int argc, char **argv) {
     }
     if (rc) fprintf(stderr, "bench train: %s\n", fs_last_error());
     else {
+        double nf = tf[0], nb = tb[0]; /* minima: the least disturbed runs on a loaded machine */
+        for (int k = 1; k < steps; k++) nf = tf[k] < nf ? tf[k] : nf, nb = tb[k] < nb ? tb[k] : nb;
         double mf = fs_cli_median(tf, steps), mb = fs_cli_median(tb, steps), mu = fs_cli_median(tu, steps);
         double me = fs_cli_median(te, steps);
         printf("backbone: %s  feature: %s (%d)  input %dx%d  blocks %d  train-from %d\n", bb, feat, ft_feature_dim(e), S,
@@ -138,7 +140,8 @@ int fs_cli_bench_train(int argc, char **argv) {
         printf("median per step: forward %.1f ms  backward %.1f ms  update %.1f ms  (eval forward %.1f ms)\n", mf, mb, mu,
                me);
         printf("per image: forward %.2f ms  backward %.2f ms  update %.2f ms\n", mf / batch, mb / batch, mu / batch);
-        printf("backward/forward ratio %.2f\n", mb / mf);
+        printf("backward/forward ratio %.2f (medians), %.2f (minima: forward %.2f, backward %.2f ms per image)\n",
+               mb / mf, nb / nf, nf / batch, nb / batch);
         printf("peak RSS %.1f MiB\n", fs_cli_peak_rss_kib() / 1024.0);
         ft_profile_print(e, stderr);
         printf("images_per_s %.2f\n", 1000.0 * batch * steps / total);
