@@ -131,6 +131,9 @@ TEST(fast_depthwise) {
         shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),       /* TF SAME s2, C tail */
         shape(1, 8, 8, 40, 40, 3, 2, 1, 1, 0, 1, 0, 40),       /* pad 1 s2 on even size */
         shape(1, 9, 9, 17, 17, 3, 1, 2, 2, 2, 2, 2, 17),       /* dilation 2 */
+        shape(2, 6, 7, 20, 20, 3, 1, 1, 0, 0, 0, 0, 20),       /* VALID 3x3 s1 */
+        shape(1, 7, 6, 36, 36, 3, 1, 1, 0, 2, 2, 0, 36),       /* asymmetric padding s1 */
+        shape(1, 2, 2, 16, 16, 3, 1, 1, 1, 1, 1, 1, 16),       /* map smaller than the kernel */
         shape(1, 9, 7, 16, 16, 5, 2, 1, 2, 2, 2, 2, 16),       /* 5x5 s2 */
         shape(1, 112, 112, 32, 32, 3, 1, 1, 1, 1, 1, 1, 32),   /* faceres dw1 */
         shape(1, 112, 112, 64, 64, 3, 2, 1, 0, 1, 0, 1, 64),   /* faceres dw2 (stride 2) */
