@@ -136,7 +136,7 @@ static void pad_crop(const ft_bnode *b, float *dx, const float *dy) {
         }
 }
 
-static double now_ms(void) {
+double ft_now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
@@ -144,7 +144,7 @@ static double now_ms(void) {
 
 static const char *const prof_names[FT_PROF_N] = {
     "clamp mask", "conv1x1 dW", "conv1x1 dX", "conv KxK dW", "conv KxK dX", "depthwise dW", "depthwise dX",
-    "fc", "add/copy/pad/mean"};
+    "fc", "add/copy/pad/mean", "(update) optimiser", "(update) repack"};
 
 static int conv_prof(const ft_bnode *b, int data) {
     if (b->cs.groups > 1) return data ? FT_PROF_DW_DX : FT_PROF_DW_DW;
@@ -155,7 +155,7 @@ static int conv_prof(const ft_bnode *b, int data) {
 #define PROF_MARK(k)                                 \
     do {                                             \
         if (e->prof_ms) {                            \
-            double t1_ = now_ms();                   \
+            double t1_ = ft_now_ms();                   \
             e->prof_ms[(k)] += t1_ - t0;             \
             t0 = t1_;                                \
         }                                            \
@@ -165,12 +165,15 @@ void ft_profile_print(const ft_engine *e, void *file) {
     FILE *f = file;
     if (!e->prof_ms || !e->prof_runs) return;
     double total = 0;
-    for (int k = 0; k < FT_PROF_N; k++) total += e->prof_ms[k];
+    for (int k = 0; k < FT_PROF_OPTIM; k++) total += e->prof_ms[k];
     fprintf(f, "backward profile over %d runs (ms per run):\n", e->prof_runs);
     for (int k = 0; k < FT_PROF_N; k++)
-        fprintf(f, "  %-18s %9.2f ms %5.1f%%\n", prof_names[k], e->prof_ms[k] / e->prof_runs,
-                total > 0 ? 100 * e->prof_ms[k] / total : 0);
+        if (k < FT_PROF_OPTIM)
+            fprintf(f, "  %-18s %9.2f ms %5.1f%%\n", prof_names[k], e->prof_ms[k] / e->prof_runs,
+                    total > 0 ? 100 * e->prof_ms[k] / total : 0);
     fprintf(f, "  total              %9.2f ms\n", total / e->prof_runs);
+    for (int k = FT_PROF_OPTIM; k < FT_PROF_N; k++)
+        fprintf(f, "  %-18s %9.2f ms\n", prof_names[k], e->prof_ms[k] / e->prof_runs);
 }
 
 /* The clamp mask is memory bound: split over the pool in fixed chunks (element-wise: any split gives
@@ -198,7 +201,7 @@ static void backward_node(ft_engine *e, const ft_bnode *b) {
     nn_graph *g = e->g;
     float *dy = ft_grad_of(e, b->y);
     const float *x = g->tensors[b->x].data, *y = g->tensors[b->y].data;
-    double t0 = e->prof_ms ? now_ms() : 0;
+    double t0 = e->prof_ms ? ft_now_ms() : 0;
     if (b->clamp) clamp_mask(e, dy, y, b->lo, b->hi, b->numel);
     PROF_MARK(FT_PROF_CLAMP);
     float *buf;

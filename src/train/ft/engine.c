@@ -649,12 +649,16 @@ fs_status ft_update(ft_engine *e, ft_step_stats *st) {
     if (e->cfg.clip_norm > 0 && norm > e->cfg.clip_norm) scale = (float)(e->cfg.clip_norm / norm);
     if (!isfinite(norm)) return fs_error(FS_ERR_INTERNAL, "ft: gradient norm is %g at step %lld", norm, (long long)e->step);
     float lr = e->cfg.lr * ft_schedule(&e->cfg, (long)e->step);
+    double t0 = e->prof_ms ? ft_now_ms() : 0;
     ft_optim_apply(e, lr, scale);
+    double t1 = e->prof_ms ? ft_now_ms() : 0;
     e->step++;
     st->grad_norm = norm;
     st->lr = lr;
     st->step = (long)e->step;
-    return ft_state_changed(e);
+    fs_status s = ft_state_changed(e);
+    if (e->prof_ms) e->prof_ms[FT_PROF_OPTIM] += t1 - t0, e->prof_ms[FT_PROF_REPACK] += ft_now_ms() - t1;
+    return s;
 }
 
 fs_status ft_train_step(ft_engine *e, int n, const float *y, const float *g, ft_step_stats *st) {

@@ -12,7 +12,7 @@
 
 /* Backward time per kind (FS_FT_PROFILE=1 at open). */
 enum { FT_PROF_CLAMP, FT_PROF_1X1_DW, FT_PROF_1X1_DX, FT_PROF_KXK_DW, FT_PROF_KXK_DX, FT_PROF_DW_DW, FT_PROF_DW_DX,
-       FT_PROF_FC, FT_PROF_OTHER, FT_PROF_N };
+       FT_PROF_FC, FT_PROF_OTHER, FT_PROF_OPTIM, FT_PROF_REPACK, FT_PROF_N };
 
 /* Backward kinds of the supported ops. */
 typedef enum { FTB_CONV, FTB_FC, FTB_ADD, FTB_MEAN, FTB_COPY, FTB_CLAMP, FTB_PAD } ftb_kind;
@@ -86,6 +86,7 @@ struct ft_engine {
 /* backward.c */
 fs_status ft_backward_plan(ft_engine *e);       /* after the graph is planned and bn[] filled */
 void ft_backward_graph(ft_engine *e);           /* G(feature) written -> parameter gradients */
+double ft_now_ms(void);
 float *ft_grad_of(ft_engine *e, int t);         /* gradient buffer of tensor t (NULL if none) */
 
 /* heads.c */
