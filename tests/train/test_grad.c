@@ -325,6 +325,8 @@ TEST(loss_values) {
     float zu[4] = {0.3f, 0.3f, 0.3f, 0.3f};
     int cl = 2;
     CHECK_NEAR(gr_loss_softmax_ce(zu, &cl, 1, 4, NULL), log(4.0), 1e-6);
+    int bad_cl = 4;
+    CHECK(isnan(gr_loss_softmax_ce(zu, &bad_cl, 1, 4, NULL)));
     /* MSE / L1 values */
     float p2[2] = {1, 2}, t2[2] = {0, 4};
     CHECK_NEAR(gr_loss_mse(p2, t2, 2, NULL), 2.5, 1e-9);

@@ -111,7 +111,8 @@ void gr_concat_last_backward(float *const *dparts, const int *c, int nparts, con
 /* MSE / L1 on a scalar prediction per row. L1's gradient at 0 is 0. */
 double gr_loss_mse(const float *pred, const float *target, int B, float *grad);
 double gr_loss_l1(const float *pred, const float *target, int B, float *grad);
-/* Softmax cross-entropy of logits z[B][k] against hard classes c[B] in 0..k-1. */
+/* Softmax cross-entropy of logits z[B][k] against hard classes c[B] in 0..k-1 (a class outside:
+ * NaN returned, grad untouched). k <= 256 for this and the KL / LDL functions (else NaN / no-op). */
 double gr_loss_softmax_ce(const float *z, const int *c, int B, int k, float *grad);
 /* Label-distribution learning: KL(q || softmax(z)) with q[B][k] a target distribution (rows sum to 1;
  * q log q terms with q = 0 are 0). Gradient wrt z: softmax(z) - q, over B. */

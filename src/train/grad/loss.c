@@ -42,6 +42,8 @@ static double softmax_row(double *p, const float *z, int k) {
 double gr_loss_softmax_ce(const float *z, const int *c, int B, int k, float *grad) {
     double p[GR_LOSS_MAXK], L = 0.0;
     if (k < 1 || k > GR_LOSS_MAXK) return NAN;
+    for (int b = 0; b < B; b++)
+        if (c[b] < 0 || c[b] >= k) return NAN; /* a bad label: no out-of-bounds read, a NaN loss */
     for (int b = 0; b < B; b++) {
         const float *zb = z + (size_t)b * k;
         const double lse = softmax_row(p, zb, k);
