@@ -2,7 +2,8 @@
 # scripts/test-install.sh — `make install` into a temporary DESTDIR (PREFIX=/usr/local), then checks:
 #  1. the installed files: bin/facescore, lib/libfacescore.a, include/facescore.h, lib/pkgconfig/facescore.pc
 #     (prefix, version, dependencies), share/facescore/models/... (every file under models/, with the
-#     licences and SOURCES.md), share/man/man1/facescore.1 (renders without warnings);
+#     licences and SOURCES.md), share/man/man1/facescore.1 (renders without warnings, names every command
+#     and every option of the binary's usage texts);
 #  2. a small C program compiled with `pkg-config --cflags --libs facescore` (the installed .pc, prefix
 #     moved to the DESTDIR with --define-prefix) links against the installed header and library and runs: it
 #     decodes samples/face.jpg, finds the faces with YuNet and scores them with the installed models;
@@ -49,6 +50,21 @@ if command -v groff >/dev/null; then
   w=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$p/share/man/man1/facescore.1" 2>&1)
   [ -z "$w" ] || fail "man page warnings: $w"
 fi
+
+# the man page documents every command and every option the installed binary's usage texts name
+man_src=$(sed 's/\\-/-/g' "$p/share/man/man1/facescore.1")
+usage_all=$("$p/bin/facescore" --help 2>&1 || true)
+for c in score detect serve train finetune eval "model" "model info" "model run" "model check" "bench" \
+         "bench detect" "bench model" "bench train"; do
+  # shellcheck disable=SC2086
+  usage_all+=$'\n'$("$p/bin/facescore" $c --help 2>&1 || true)
+done
+missing=""
+for o in $(echo "$usage_all" | grep -o -- '--[a-z][a-z0-9-]*' | sort -u) \
+         $(echo "$usage_all" | sed -n 's/^  \([a-z]\+\) .*/\1/p' | sort -u); do
+  grep -q -- "$o" <<< "$man_src" || missing="$missing $o"
+done
+[ -z "$missing" ] || fail "facescore(1) does not mention:$missing"
 
 # 2. a program built against the installed header and library through pkg-config
 export PKG_CONFIG_PATH=$p/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
