@@ -6,6 +6,7 @@
 #                       native build in build-deb-<arch>/, Depends from dpkg-shlibdeps
 #   make deb-arm64      out/facescore_<version>_arm64.deb  (hardened cross build in build-deb-arm64/ with
 #                       mk/cross.mk's compiler and arm64 pkg-config)
+#   make deb-clean      removes build-deb-*/ and out/facescore_*.deb
 # Tests: scripts/test-install.sh (install + a program built with pkg-config), scripts/test-deb.sh (the .deb
 # on a clean Debian 12 debootstrap chroot, service started as its unit says, /healthz, score).
 # The installed binary finds its models in <exe>/../share/facescore/models (src/score/paths.c,
@@ -35,7 +36,7 @@ define fs_install_models
 	set -e; for f in $(FS_MODEL_FILES); do $(INSTALL) -D -m 0644 models/$$f $(1)/$$f; done
 endef
 
-.PHONY: install uninstall deb deb-arm64
+.PHONY: install uninstall deb deb-arm64 deb-clean
 install: $(BIN) $(LIB)
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
@@ -86,6 +87,9 @@ deb-arm64:
 	  WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)" build-deb-arm64/facescore
 	$(MAKE) --no-print-directory deb-package DEB_ARCH=arm64 DEB_BIN=build-deb-arm64/facescore \
 	  DEB_STRIP=$(CROSS_AARCH64)strip
+
+deb-clean:
+	rm -rf build-deb-amd64 build-deb-arm64 $(DEB_OUT)/facescore_*.deb
 
 # deb-package DEB_ARCH=... DEB_BIN=... DEB_STRIP=...: stage build-deb-$(DEB_ARCH)/pkg, then dpkg-deb.
 DEB_STAGE = build-deb-$(DEB_ARCH)/pkg
