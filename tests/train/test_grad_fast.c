@@ -116,6 +116,7 @@ TEST(fast_gemm1x1) {
     const gr_conv_shape ss[] = {
         shape(2, 5, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1),   /* column / row tails */
         shape(1, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),     /* tiny */
+        shape(1, 8, 8, 16, 96, 1, 1, 1, 0, 0, 0, 0, 1),   /* one-vector column tiles (16 channels) */
         shape(1, 1, 1, 1030, 37, 1, 1, 1, 0, 0, 0, 0, 1), /* K tail over GR_KC */
         shape(1, 56, 56, 64, 128, 1, 1, 1, 0, 0, 0, 0, 1),  /* faceres pw2 */
         shape(1, 14, 14, 512, 512, 1, 1, 1, 0, 0, 0, 0, 1), /* faceres pw7..11 */
@@ -214,6 +215,8 @@ TEST(fast_fused_conv_backward) {
     const gr_conv_shape ss[] = {
         shape(2, 9, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1),     /* fused, chunk and column tails */
         shape(1, 24, 24, 32, 64, 1, 1, 1, 0, 0, 0, 0, 1),   /* fused, several chunks */
+        shape(2, 10, 10, 24, 144, 1, 1, 1, 0, 0, 0, 0, 1),  /* fused, transposed dW partial */
+        shape(1, 12, 12, 16, 96, 1, 1, 1, 0, 0, 0, 0, 1),   /* fused, one-vector column tiles */
         shape(1, 7, 7, 200, 100, 1, 1, 1, 0, 0, 0, 0, 1),   /* wide: separate calls */
         shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),    /* depthwise */
         shape(1, 9, 9, 3, 8, 3, 2, 1, 0, 1, 0, 1, 1),       /* im2col */

@@ -373,7 +373,7 @@ typedef struct {
     float *dx, *dy, *scratch;
     const float *y, *x, *w;
     float lo, hi;
-    int clamp, T, want_db;
+    int clamp, T, want_db, trans;
 } fused_job;
 
 /* pixels [P*t/T, P*(t+1)/T) in chunks: clamp dY, dX = dY.W, part_t += dY^T.X, dbpart_t += sums */
@@ -390,7 +390,10 @@ static void fused_task(void *ctx, int t, int thread) {
         float *dyc = j->dy + p * cout;
         if (j->clamp) j->k->clamp(dyc, j->y + p * cout, j->lo, j->hi, (size_t)m * cout);
         j->k->gemm(m, cin, cout, dyc, cout, 1, j->w, cin, j->dx + p * cin, cin, 0);
-        j->k->gemm(cout, cin, m, dyc, 1, cout, j->x + p * cin, cin, part, cin, 1);
+        if (j->trans) /* part[cin][cout] += X^T.dY: the wider dimension in the columns */
+            j->k->gemm(cin, cout, m, j->x + p * cin, 1, cin, dyc, cout, part, cout, 1);
+        else
+            j->k->gemm(cout, cin, m, dyc, 1, cout, j->x + p * cin, cin, part, cin, 1);
         if (j->want_db) j->k->colsum(dbp, dyc, (size_t)m, cout, 0, cout);
     }
 }
@@ -399,13 +402,18 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
                           float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
                           fs_pool *pool) {
     if (k && dx && dw && scratch && fuse_1x1(s)) {
-        fused_job j = {k, s, dx, dy, scratch, y, x, w, lo, hi, y != NULL, fs_pool_size(pool), db != NULL};
+        /* dW's columns are cin; with a cin that is not a multiple of 16 (24: a 32-wide tile 1/4 empty)
+         * and a cout that is, compute the transposed partial instead (cout in the columns) */
+        fused_job j = {k, s, dx, dy, scratch, y, x, w, lo, hi, y != NULL, fs_pool_size(pool), db != NULL,
+                       s->cin % 16 != 0 && s->cout % 16 == 0};
         fs_pool_run(pool, j.T, fused_task, &j);
         const size_t nw = (size_t)s->cout * s->cin, stride = fused_task_floats(s);
         const float *sc = scratch;
         for (size_t q = 0; q < nw + (db ? (size_t)s->cout : 0); q++) { /* partials in task order */
+            /* dw[oc][ci] is part[oc][ci], or part[ci][oc] when transposed */
+            const size_t src = q < nw && j.trans ? (q % s->cin) * s->cout + q / s->cin : q;
             float acc = 0.0f;
-            for (int t = 0; t < j.T; t++) acc += sc[t * stride + q];
+            for (int t = 0; t < j.T; t++) acc += sc[t * stride + src];
             if (q < nw) dw[q] += acc;
             else db[q - nw] += acc;
         }
