@@ -4,8 +4,8 @@
 #   (a) overload: wrk offers ~2x the measured capacity for DUR s (32 connections, paced arrivals,
 #       bench/wrk/overload_score.lua) against POST /api/v1/score with samples/face.jpg as a raw image/jpeg
 #       body. Every answer is 200 or 503 (no other status, no socket errors but in-flight ones at the end),
-#       the server's RSS (VmRSS, sampled every second) stays under RSS_MB, and right after the load a single
-#       POST gets its 200 within RECOVER_S seconds.
+#       the server's RSS (VmRSS, sampled every second) stays under RSS_MB, and right after the load a POST
+#       gets its 200 within the recovery bound (retrying after 1 s on 503 while wrk's last jobs drain).
 #   (b) idle connections: 500 TCP connections opened and left silent do not stop it serving: with them all
 #       open, GET /healthz and a POST of the photo each get 200 within IDLE_S seconds.
 #   (c) kill -9 under load: the same load for KILL_DUR s, the server is killed with SIGKILL at 60 % of it;
@@ -125,10 +125,20 @@ rss_sampler "$pid" "$tmp/rss.txt" &
 rss_pid=$!
 FS_OVL_IMAGE=$PHOTO FS_OVL_THREADS=2 FS_OVL_RATE=$rate \
   wrk -t2 -c$CONNS -d${DUR}s --timeout 10s -s $LUA "http://127.0.0.1:$port" >"$tmp/over.txt" 2>&1
-read -r st secs < <(post_once)
-kill "$rss_pid" 2>/dev/null; wait "$rss_pid" 2>/dev/null; rss_pid=""
-# a request right after the load may wait behind the jobs still queued (4 per worker) and running
+# recovery: the jobs of the requests wrk left in flight still fill the queue for a moment, so a POST right
+# after may get 503 + Retry-After: 1; like a client, retry after a second until a 200 or the bound
+# (twice the time to drain a full queue, 4 per worker, at the measured capacity; at least RECOVER_S)
 recover_s=$(awk -v c="$cap" -v w=$WORKERS -v b=$RECOVER_S 'BEGIN { t = c > 0 ? 2 * (5 * w + 1) / c : b; print (t > b ? t : b) }')
+t0=$(date +%s.%N)
+tries=0
+while :; do
+  read -r st secs < <(post_once)
+  tries=$((tries + 1))
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+  [ "$st" = 503 ] && awk -v s="$secs" -v b="$recover_s" 'BEGIN { exit !(s < b) }' || break
+  sleep 1
+done
+kill "$rss_pid" 2>/dev/null; wait "$rss_pid" 2>/dev/null; rss_pid=""
 summarize "$tmp/over.txt" "(a) overload ${DUR} s at ${FACTOR}x"
 [ "$others" = 0 ] || bad "(a) $others answers were neither 200 nor 503"
 [ "$n200" -gt 0 ] || bad "(a) no 200 at all"
@@ -142,7 +152,7 @@ rss_max=$(max_of "$tmp/rss.txt")
 hwm=$(awk '/^VmHWM:/ {print $2}' /proc/$pid/status)
 echo "    RSS: after warm-up $((rss0 / 1024)) MiB, max sampled $((rss_max / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB, bound $RSS_MB MiB"
 [ "$((hwm / 1024))" -lt "$RSS_MB" ] || bad "(a) peak RSS $((hwm / 1024)) MiB over $RSS_MB MiB"
-echo "    recovery: one POST right after the load: $st in $secs s (bound $recover_s s)"
+echo "    recovery: POST right after the load: $st after $secs s, $tries request(s) (bound $recover_s s)"
 [ "$st" = 200 ] && awk -v s="$secs" -v b="$recover_s" 'BEGIN { exit !(s < b) }' || bad "(a) no prompt 200 after the load ($st, $secs s)"
 
 # ---------------------------------------------------------------- (b) idle connections
