@@ -146,6 +146,7 @@ printf "%-9s %5s %8s %8s %7s %6s %6s %6s %8s %8s %8s %8s %8s %6s %6s\n" phase co
   sockerr "p50ms" "p99ms" "srv_p50" "srv_p99" "cpu_ms" late load1
 cat "$tmp/rows"
 echo "capacity (best closed-loop 200/s): $cap images/s"
+awk -v n="$(nproc)" '$1 ~ /^cap-/ { s += $13; k++ } END { if (k) printf "CPU-bound capacity with %d idle cores: %d x 1000 / %.1f cpu_ms = %.1f images/s (upper bound with the cores to itself)\n", n, n, s / k, n * 1000 * k / s }' "$tmp/rows"
 echo "peak RSS (VmHWM): $hwm; the server answered through every phase and exited 0 after SIGTERM; db errors: $dberr"
 echo "columns: offered = paced arrivals/s (max = closed loop); p50/p99 = wrk, all answers; srv_* = access log, 200s only;"
 echo "         cpu_ms = server CPU time per 200 answer; late = arrivals sent >1 ms after their slot; load1 = uptime"
