@@ -312,6 +312,91 @@ static float *grad_ptr(ft_engine *e, int t) {
     return NULL;
 }
 
+/* Gradient of t is computed: an activation produced by an active node. */
+static int needs_grad(const nn_graph *g, const ft_struct *s, int t) {
+    return t >= 0 && !g->tensors[t].is_const && s->prod[t] >= 0 && s->active[s->prod[t]];
+}
+
+/* CONV2D / FULLY_CONNECTED: shapes, weights, gradient slots (trainable nodes only). */
+static void fill_conv_fc(ft_engine *e, const ft_struct *s, const nn_node *n, ft_bnode *b) {
+    const nn_graph *g = e->g;
+    const nn_tensor *x = &g->tensors[b->x], *y = &g->tensors[b->y], *w = &g->tensors[n->in[1]];
+    b->w = w->data;
+    if (s->train[b->node]) {
+        b->dw = grad_ptr(e, n->in[1]);
+        b->db = n->n_in > 2 ? grad_ptr(e, n->in[2]) : NULL;
+    }
+    if (n->type == NN_OP_FULLY_CONNECTED) {
+        b->kind = FTB_FC;
+        b->cin = (int)w->dims[1];
+        b->cout = (int)w->dims[0];
+        b->rows = (int)(nn_numel(x) / (size_t)b->cin);
+        return;
+    }
+    b->kind = FTB_CONV;
+    b->cs = (gr_conv_shape){(int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3],
+                            (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)w->dims[1], (int)w->dims[2],
+                            n->attr.stride_h, n->attr.stride_w, n->attr.dil_h, n->attr.dil_w,
+                            n->attr.pad_t, n->attr.pad_l, n->attr.groups};
+}
+
+/* ADD: y = x + x2 (same shape) or x + constant; NULL or the reason it has no backward here. */
+static const char *fill_add(const ft_engine *e, const ft_struct *s, const nn_node *n, ft_bnode *b) {
+    const nn_graph *g = e->g;
+    int a0 = n->in[0], a1 = n->in[1];
+    int c0 = g->tensors[a0].is_const, c1 = a1 < 0 || g->tensors[a1].is_const;
+    if (c0 && !c1) b->x = a1, a1 = a0, c1 = 1; /* the activation first */
+    b->kind = FTB_ADD;
+    b->x2 = c1 ? -1 : a1;
+    b->dx = needs_grad(g, s, b->x);
+    b->dx2 = needs_grad(g, s, b->x2);
+    if (nn_numel(&g->tensors[b->x]) != b->numel || (b->x2 >= 0 && nn_numel(&g->tensors[b->x2]) != b->numel))
+        return "broadcasting between activations";
+    return NULL;
+}
+
+/* REDUCE_MEAN over axes {1,2} / AVG_POOL2D covering the whole map of an NHWC x. */
+static const char *fill_mean(const ft_engine *e, const nn_node *n, ft_bnode *b) {
+    nn_graph *g = e->g;
+    const nn_tensor *x = &g->tensors[b->x], *y = &g->tensors[b->y];
+    b->kind = FTB_MEAN;
+    if (x->ndim != 4) return "a mean of a map that is not NHWC";
+    b->n = (int)x->dims[0], b->h = (int)(x->dims[1] * x->dims[2]), b->c = (int)x->dims[3];
+    if (n->type == NN_OP_AVG_POOL2D) {
+        if (n->attr.kh != x->dims[1] || n->attr.kw != x->dims[2] || y->dims[1] != 1 || y->dims[2] != 1 ||
+            n->attr.pad_t || n->attr.pad_l || n->attr.pad_b || n->attr.pad_r)
+            return "an average pool that is not global";
+        return NULL;
+    }
+    int64_t ax[NN_MAX_DIMS];
+    int na = n->attr.n_axes;
+    for (int k = 0; k < na; k++) ax[k] = n->attr.axes[k];
+    if (!na && n->n_in > 1) na = nn_const_ints(nn_in(g, n, 1), ax, NN_MAX_DIMS);
+    if (na != 2) return "a mean over other axes than H,W of an NHWC map";
+    for (int k = 0; k < 2; k++) ax[k] = ax[k] < 0 ? ax[k] + 4 : ax[k];
+    if (!((ax[0] == 1 && ax[1] == 2) || (ax[0] == 2 && ax[1] == 1))) return "a mean over other axes than H,W of an NHWC map";
+    b->clamp = 0;
+    return NULL;
+}
+
+/* PAD with constants around H and W of an NHWC map: backward = crop. */
+static const char *fill_pad(const ft_engine *e, const nn_node *n, ft_bnode *b) {
+    nn_graph *g = e->g;
+    const nn_tensor *x = &g->tensors[b->x], *y = &g->tensors[b->y];
+    int64_t pads[2 * NN_MAX_DIMS];
+    int np = 8;
+    if (n->n_in > 1 && n->in[1] >= 0) np = nn_const_ints(nn_in(g, n, 1), pads, 2 * NN_MAX_DIMS);
+    else memcpy(pads, n->attr.pads, sizeof(int64_t) * 8);
+    b->kind = FTB_PAD;
+    b->clamp = 0;
+    if (x->ndim != 4 || np != 8 || n->attr.pad_mode != NN_PAD_CONSTANT || pads[0] || pads[4] || pads[3] || pads[7])
+        return "a pad other than constant padding of H and W of an NHWC map";
+    b->n = (int)x->dims[0], b->h = (int)x->dims[1], b->w_ = (int)x->dims[2], b->c = (int)x->dims[3];
+    b->pad_t = (int)pads[1], b->pad_l = (int)pads[2];
+    b->oh = (int)y->dims[1], b->ow = (int)y->dims[2];
+    return NULL;
+}
+
 /* One ft_bnode per active node, with its planned shapes. */
 static fs_status build_bnodes(ft_engine *e, const ft_struct *s) {
     nn_graph *g = e->g;
@@ -327,102 +412,24 @@ static fs_status build_bnodes(ft_engine *e, const ft_struct *s) {
         b->x = n->in[0];
         b->y = n->out[0];
         b->x2 = -1;
-        const nn_tensor *x = &g->tensors[b->x], *y = &g->tensors[b->y];
-        b->numel = nn_numel(y);
-#define NEEDS(t) ((t) >= 0 && !g->tensors[t].is_const && s->prod[t] >= 0 && s->active[s->prod[t]])
-        b->dx = NEEDS(b->x);
+        b->numel = nn_numel(&g->tensors[b->y]);
+        b->dx = needs_grad(g, s, b->x);
         b->lo = n->attr.act_min;
         b->hi = n->attr.act_max;
-        b->clamp = !is_unbounded(b->lo, b->hi);
+        b->clamp = !is_unbounded(b->lo, b->hi); /* fused activation or a CLAMP node */
         const char *why = NULL;
         switch (n->type) {
-        case NN_OP_CONV2D: {
-            const nn_tensor *w = &g->tensors[n->in[1]];
-            b->kind = FTB_CONV;
-            b->cs = (gr_conv_shape){(int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3],
-                                    (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)w->dims[1], (int)w->dims[2],
-                                    n->attr.stride_h, n->attr.stride_w, n->attr.dil_h, n->attr.dil_w,
-                                    n->attr.pad_t, n->attr.pad_l, n->attr.groups};
-            b->w = w->data;
-            if (s->train[i]) {
-                b->dw = grad_ptr(e, n->in[1]);
-                b->db = n->n_in > 2 ? grad_ptr(e, n->in[2]) : NULL;
-            }
-            break;
-        }
-        case NN_OP_FULLY_CONNECTED: {
-            const nn_tensor *w = &g->tensors[n->in[1]];
-            b->kind = FTB_FC;
-            b->cin = (int)w->dims[1];
-            b->cout = (int)w->dims[0];
-            b->rows = (int)(nn_numel(x) / (size_t)b->cin);
-            b->w = w->data;
-            if (s->train[i]) {
-                b->dw = grad_ptr(e, n->in[1]);
-                b->db = n->n_in > 2 ? grad_ptr(e, n->in[2]) : NULL;
-            }
-            break;
-        }
-        case NN_OP_ADD: {
-            b->kind = FTB_ADD;
-            int a0 = n->in[0], a1 = n->in[1];
-            int c0 = g->tensors[a0].is_const, c1 = a1 < 0 || g->tensors[a1].is_const;
-            if (c0 && !c1) { b->x = a1; a1 = a0; c0 = 0; c1 = 1; }
-            b->x2 = c1 ? -1 : a1;
-            b->dx = NEEDS(b->x);
-            b->dx2 = NEEDS(b->x2);
-            if (nn_numel(&g->tensors[b->x]) != b->numel || (b->x2 >= 0 && nn_numel(&g->tensors[b->x2]) != b->numel))
-                why = "broadcasting between activations";
-            break;
-        }
-        case NN_OP_REDUCE_MEAN: {
-            b->kind = FTB_MEAN;
-            int64_t ax[NN_MAX_DIMS];
-            int na_ = n->attr.n_axes;
-            for (int k = 0; k < na_; k++) ax[k] = n->attr.axes[k];
-            if (!na_ && n->n_in > 1) na_ = nn_const_ints(nn_in(g, n, 1), ax, NN_MAX_DIMS);
-            int ok = x->ndim == 4 && na_ == 2;
-            for (int k = 0; ok && k < 2; k++) {
-                int a = (int)(ax[k] < 0 ? ax[k] + 4 : ax[k]);
-                ok = a == 1 || a == 2;
-                ax[k] = a;
-            }
-            if (!ok || ax[0] == ax[1]) why = "a mean over other axes than H,W of an NHWC map";
-            b->n = (int)x->dims[0], b->h = (int)(x->dims[1] * x->dims[2]), b->c = (int)x->dims[3];
-            b->clamp = 0;
-            break;
-        }
-        case NN_OP_AVG_POOL2D:
-            b->kind = FTB_MEAN;
-            if (x->ndim != 4 || n->attr.kh != x->dims[1] || n->attr.kw != x->dims[2] || y->dims[1] != 1 ||
-                y->dims[2] != 1 || n->attr.pad_t || n->attr.pad_l || n->attr.pad_b || n->attr.pad_r)
-                why = "an average pool that is not global";
-            b->n = (int)x->dims[0], b->h = (int)(x->dims[1] * x->dims[2]), b->c = (int)x->dims[3];
-            break;
-        case NN_OP_CLAMP:
-            b->kind = FTB_CLAMP;
-            break;
-        case NN_OP_PAD: {
-            b->kind = FTB_PAD;
-            int64_t pads[2 * NN_MAX_DIMS];
-            int np = 8;
-            if (n->n_in > 1 && n->in[1] >= 0) np = nn_const_ints(nn_in(g, n, 1), pads, 2 * NN_MAX_DIMS);
-            else memcpy(pads, n->attr.pads, sizeof(int64_t) * 8);
-            if (x->ndim != 4 || np != 8 || n->attr.pad_mode != NN_PAD_CONSTANT || pads[0] || pads[4] || pads[3] || pads[7])
-                why = "a pad other than constant padding of H and W of an NHWC map";
-            b->n = (int)x->dims[0], b->h = (int)x->dims[1], b->w_ = (int)x->dims[2], b->c = (int)x->dims[3];
-            b->pad_t = (int)pads[1], b->pad_l = (int)pads[2];
-            b->oh = (int)y->dims[1], b->ow = (int)y->dims[2];
-            b->clamp = 0;
-            break;
-        }
-        default:
+        case NN_OP_CONV2D: case NN_OP_FULLY_CONNECTED: fill_conv_fc(e, s, n, b); break;
+        case NN_OP_ADD: why = fill_add(e, s, n, b); break;
+        case NN_OP_REDUCE_MEAN: case NN_OP_AVG_POOL2D: why = fill_mean(e, n, b); break;
+        case NN_OP_PAD: why = fill_pad(e, n, b); break;
+        case NN_OP_CLAMP: b->kind = FTB_CLAMP; break;
+        default: /* reshape-like */
             b->kind = FTB_COPY;
             b->clamp = 0;
-            if (nn_numel(x) != b->numel) why = "element count changes";
+            if (nn_numel(&g->tensors[b->x]) != b->numel) why = "element count changes";
             break;
         }
-#undef NEEDS
         if (why)
             return fs_error(FS_ERR_UNSUPPORTED, "ft: node %d '%s' (%s): no backward for %s", i, n->name ? n->name : "",
                             nn_op_name(n->type), why);
