@@ -26,8 +26,8 @@
  *   trainable blocks (each tensor once, even if two nodes share it), then the heads.
  * - Blocks: block 0 holds everything before the first depthwise conv (the stem); each depthwise conv
  *   starts a new block, and a 1x1 dense conv whose output only feeds that depthwise conv and whose
- *   input does not come from a depthwise conv (MobileNetV2's expansion) belongs to it too; nodes after the last depthwise conv (MobileNetV2's Conv_1)
- *   belong to the last block. faceres (MobileNet v1 style): 14 blocks (stem + 13 dw/pw pairs);
+ *   input does not come from a depthwise conv (MobileNetV2's expansion) belongs to it too; nodes
+ *   after the last depthwise conv (MobileNetV2's Conv_1) belong to the last block. faceres (MobileNet v1 style): 14 blocks (stem + 13 dw/pw pairs);
  *   MobileNetV2: 18 blocks (stem + 17 inverted residuals, the last with Conv_1). A graph without
  *   depthwise convs: one block per conv/FC node. train_from = k trains blocks k..n-1 (0 = all;
  *   n = heads only: the backbone is frozen, no backward through it).
@@ -35,7 +35,7 @@
  *
  * HEADS (on the feature f[B][D]; same parametrisation as train/head.h's shared heads, so a trained
  * engine exports to an hd_model directly):
- *   z = (f - mean) * inv_std               mean/inv_std frozen (ft_heads: set them, default 0 / 1)
+ *   z = (f - mean) * inv_std               mean/inv_std frozen (ft_get_heads: set them; default 0 / 1)
  *   zd = dropout(z, p)                      inverted dropout, training forward only
  *   out[B][7] = zd Wh^T + bh                Wh [7][D], bh [7]:
  *     row 0      score  s = 3 + out[0]      (regression, clamp to 1..5 at prediction only)
@@ -61,10 +61,10 @@
  *   1 x for SGD), one arena for the activation gradients (planned by liveness over the reverse
  *   order, as the forward arena), conv scratch, head buffers. Steps allocate nothing.
  * - The graph's constant weight tensors of trainable nodes are re-pointed into the parameter block
- *   (copied there first, so shared or read-only storage is never written); after each update the
- *   kernels' packed weights are refreshed with nn_graph_repack. ft_close copies the trained values
- *   back into the model's own storage, restores the pointers and repacks: the model then runs the
- *   fine-tuned network. The model must outlive the engine and must not be replanned or run by
+ *   (copied there first: the model's own storage is not written while training); after each update
+ *   the kernels' packed weights are refreshed in place by nn_graph_repack. ft_close copies the
+ *   trained values back into the model's own storage (the loaders keep weights in writable heap
+ *   memory), restores the pointers and unplans: the model then runs the fine-tuned network. The model must outlive the engine and must not be replanned or run by
  *   anyone else meanwhile (no fs_model_set_input_shape / keep / plan / run_batch calls).
  * - Threads: the graph's pool (nn_graph_set_threads(threads)) runs the forward kernels, the gr_*
  *   backward kernels and the optimiser. An engine is used from one thread at a time.
