@@ -204,19 +204,19 @@ TEST(nn_graph_repack_equals_fresh_plan) {
     fs_model_free(r);
 }
 
-/* same seed, same thread count -> the same bytes, with the fast backward kernels of a real model */
-TEST(ft_mobilenetv2_two_runs_same_bytes) {
-    fs_model *m[2] = {load("models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite"),
-                      load("models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite")};
-    if (!m[0] || !m[1]) SKIP("no ../shared MobileNetV2");
+/* same seed, same thread count -> the same bytes, with the fast backward kernels of real models:
+ * MobileNetV2's last blocks (residual adds, Conv_1, pool), faceres whole (3x3 s2 stem, dw/pw pairs) */
+static void two_runs_same_bytes(const char *rel, const char *feature, int train_from, float scale) {
+    fs_model *m[2] = {load(rel), load(rel)};
+    if (!m[0] || !m[1]) { fs_test_skip("no ../shared model"); return; }
     ft_engine *e[2];
     for (int k = 0; k < 2; k++) {
         ft_config c;
         ft_config_default(&c);
-        c.batch = 3, c.feature = "#169", c.train_from = 13, c.threads = 2, c.warmup_steps = 1;
+        c.batch = 3, c.feature = feature, c.train_from = train_from, c.threads = 2, c.warmup_steps = 1;
         CHECK_MSG(ft_open(&e[k], m[k], &c) == FS_OK, "%s", fs_last_error());
-        fill(e[k], 1.0f);
-        for (int s = 0; s < 3; s++) CHECK(ft_train_step(e[k], 3, ty, tg, NULL) == FS_OK);
+        fill(e[k], scale);
+        for (int s = 0; s < 2; s++) CHECK(ft_train_step(e[k], 3, ty, tg, NULL) == FS_OK);
     }
     ft_state a, b;
     ft_get_state(e[0], &a);
@@ -225,4 +225,10 @@ TEST(ft_mobilenetv2_two_runs_same_bytes) {
     CHECK(!memcmp(a.params, b.params, a.n_params * sizeof(float)));
     CHECK(!memcmp(a.v, b.v, a.n_params * sizeof(float)));
     for (int k = 0; k < 2; k++) ft_close(e[k]), fs_model_free(m[k]);
+}
+
+TEST(ft_two_runs_same_bytes) {
+    two_runs_same_bytes("models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite", "#169", 13, 1.0f);
+    if (fs_test_failed()) return;
+    two_runs_same_bytes("models/human_faceres/faceres.json", "global_pooling/Mean", 0, 60.0f);
 }
