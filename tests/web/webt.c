@@ -184,7 +184,8 @@ int webt_req(int port, const char *method, const char *path, const char *headers
     char head[2048];
     int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method, path,
                       headers ? headers : "");
-    if (body || !strcmp(method, "POST")) hl += snprintf(head + hl, sizeof head - (size_t)hl, "Content-Length: %zu\r\n", len);
+    int has_cl = headers && strcasestr(headers, "Content-Length:");
+    if (!has_cl && (body || !strcmp(method, "POST"))) hl += snprintf(head + hl, sizeof head - (size_t)hl, "Content-Length: %zu\r\n", len);
     hl += snprintf(head + hl, sizeof head - (size_t)hl, "\r\n");
     /* a server may answer (413) and close before the whole body is sent: still read its answer */
     if (send_all(fd, head, (size_t)hl) == 0 && len) send_all(fd, body, len);

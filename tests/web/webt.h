@@ -31,7 +31,8 @@ int  webt_stop(webt_server *s);
 /* removes the temp dir */
 void webt_cleanup(webt_server *s);
 
-/* one request on a fresh connection (Connection: close); headers: "Name: v\r\n..." or NULL */
+/* one request on a fresh connection (Connection: close); headers: "Name: v\r\n..." or NULL; a
+ * Content-Length of len is added for a body or a POST unless headers has one */
 int  webt_req(int port, const char *method, const char *path, const char *headers, const void *body, size_t len,
               webt_resp *out);
 /* sends raw bytes and keeps the socket open for writing; reads until a complete response (by its
