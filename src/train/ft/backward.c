@@ -143,13 +143,12 @@ double ft_now_ms(void) {
 }
 
 static const char *const prof_names[FT_PROF_N] = {
-    "clamp mask", "conv1x1 dW", "conv1x1 dX", "conv KxK dW", "conv KxK dX", "depthwise dW", "depthwise dX",
-    "fc", "add/copy/pad/mean", "(update) optimiser", "(update) repack"};
+    "clamp (non-conv)", "conv1x1", "conv KxK", "depthwise", "fc", "add/copy/pad/mean", "(update) optimiser",
+    "(update) repack"};
 
-static int conv_prof(const ft_bnode *b, int data) {
-    if (b->cs.groups > 1) return data ? FT_PROF_DW_DX : FT_PROF_DW_DW;
-    if (b->cs.kh == 1 && b->cs.kw == 1) return data ? FT_PROF_1X1_DX : FT_PROF_1X1_DW;
-    return data ? FT_PROF_KXK_DX : FT_PROF_KXK_DW;
+static int conv_prof(const ft_bnode *b) {
+    if (b->cs.groups > 1) return FT_PROF_DW;
+    return b->cs.kh == 1 && b->cs.kw == 1 ? FT_PROF_1X1 : FT_PROF_KXK;
 }
 
 #define PROF_MARK(k)                                 \
@@ -202,19 +201,26 @@ static void backward_node(ft_engine *e, const ft_bnode *b) {
     float *dy = ft_grad_of(e, b->y);
     const float *x = g->tensors[b->x].data, *y = g->tensors[b->y].data;
     double t0 = e->prof_ms ? ft_now_ms() : 0;
-    if (b->clamp) clamp_mask(e, dy, y, b->lo, b->hi, b->numel);
-    PROF_MARK(FT_PROF_CLAMP);
     float *buf;
+    if (b->kind == FTB_CONV && !e->unfused) { /* mask, dW, dX in one call (fused passes where it pays) */
+        buf = b->dx ? dx_begin(e, b->x) : NULL;
+        gr_conv2d_backward(buf, b->dw, b->db, dy, b->clamp ? y : NULL, b->lo, b->hi, x, b->w, &b->cs, e->cscratch,
+                           e->pool);
+        if (buf) dx_end(e, b->x, buf);
+        PROF_MARK(conv_prof(b));
+        return;
+    }
+    if (b->clamp) clamp_mask(e, dy, y, b->lo, b->hi, b->numel);
+    PROF_MARK(b->kind == FTB_CONV ? conv_prof(b) : FT_PROF_CLAMP);
     switch (b->kind) {
     case FTB_CONV:
         if (b->dw) gr_conv2d_backward_weight(b->dw, b->db, dy, x, &b->cs, e->cscratch, e->pool);
-        PROF_MARK(conv_prof(b, 0));
         if (b->dx) {
             buf = dx_begin(e, b->x);
             gr_conv2d_backward_data(buf, dy, b->w, &b->cs, e->cscratch, e->pool);
             dx_end(e, b->x, buf);
         }
-        PROF_MARK(conv_prof(b, 1));
+        PROF_MARK(conv_prof(b));
         break;
     case FTB_FC:
         buf = b->dx ? dx_begin(e, b->x) : NULL;

@@ -549,7 +549,8 @@ static fs_status open_steps(ft_engine *e) {
     if (!st) st = build_bnodes(e, &s);
     if (!st) st = ft_backward_plan(e);
     if (!st) st = ft_optim_build(e);
-    const char *prof = getenv("FS_FT_PROFILE");
+    const char *prof = getenv("FS_FT_PROFILE"), *unf = getenv("FS_FT_UNFUSED");
+    e->unfused = unf && *unf && *unf != '0';
     if (!st && prof && *prof && *prof != '0' && !(e->prof_ms = calloc(FT_PROF_N, sizeof(double))))
         st = fs_error(FS_ERR_NOMEM, "ft: out of memory");
     struct_free(&s);

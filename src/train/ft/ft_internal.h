@@ -11,8 +11,8 @@
 #include "train/grad/grad.h"
 
 /* Backward time per kind (FS_FT_PROFILE=1 at open). */
-enum { FT_PROF_CLAMP, FT_PROF_1X1_DW, FT_PROF_1X1_DX, FT_PROF_KXK_DW, FT_PROF_KXK_DX, FT_PROF_DW_DW, FT_PROF_DW_DX,
-       FT_PROF_FC, FT_PROF_OTHER, FT_PROF_OPTIM, FT_PROF_REPACK, FT_PROF_N };
+enum { FT_PROF_CLAMP, FT_PROF_1X1, FT_PROF_KXK, FT_PROF_DW, FT_PROF_FC, FT_PROF_OTHER, FT_PROF_OPTIM,
+       FT_PROF_REPACK, FT_PROF_N };
 
 /* Backward kinds of the supported ops. */
 typedef enum { FTB_CONV, FTB_FC, FTB_ADD, FTB_MEAN, FTB_COPY, FTB_CLAMP, FTB_PAD } ftb_kind;
@@ -79,6 +79,7 @@ struct ft_engine {
     float *cls_z, *cls_g;    /* [B][5] */
     int *cls;                /* [B] */
     int trained_forward;     /* last forward was a training forward */
+    int unfused;             /* FS_FT_UNFUSED=1 at open: clamp, dW, dX as separate calls (comparison) */
     double *prof_ms;         /* [FT_PROF_N] when FS_FT_PROFILE is set at open */
     int prof_runs;
 };
