@@ -9,10 +9,16 @@
 
 CROSS_AARCH64    ?= aarch64-linux-gnu-
 CROSS_BUILD      ?= build-aarch64
-CROSS_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig PKG_CONFIG_PATH= pkg-config
+CROSS_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=$(abspath $(CROSS_BUILD))/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig PKG_CONFIG_PATH= pkg-config
+
+# libpq-dev cannot be installed for amd64 and arm64 at once (scripts/setup-debian.sh): a libpq.pc
+# for the arm64 runtime library libpq5:arm64 with the (architecture-independent) amd64 headers.
+$(CROSS_BUILD)/pkgconfig/libpq.pc:
+	@mkdir -p $(dir $@)
+	printf 'Name: libpq\nDescription: PostgreSQL client (arm64 runtime, shared headers)\nVersion: 15\nCflags: -I/usr/include/postgresql\nLibs: -L/usr/lib/aarch64-linux-gnu -l:libpq.so.5\n' > $@
 
 .PHONY: cross-aarch64 cross-aarch64-clean
-cross-aarch64:
+cross-aarch64: $(CROSS_BUILD)/pkgconfig/libpq.pc
 	@command -v $(CROSS_AARCH64)gcc >/dev/null || { echo "cross-aarch64: $(CROSS_AARCH64)gcc missing (scripts/setup-debian.sh)"; exit 1; }
 	@$(CROSS_PKG_CONFIG) --exists $(PKGS) || { echo "cross-aarch64: arm64 -dev packages missing (scripts/setup-debian.sh installs them)"; exit 1; }
 	$(MAKE) CC=$(CROSS_AARCH64)gcc AR=$(CROSS_AARCH64)ar BUILD=$(CROSS_BUILD) \

@@ -35,7 +35,10 @@ fi
 # --- Raspberry Pi cross build (make cross-aarch64, scripts/test-qemu.sh): the arm64 -dev libraries
 # through multiarch, next to the amd64 ones. Adds the arm64 architecture (and runs apt-get update)
 # only when it is missing; installs only the :arm64 packages not yet installed.
-ARM64_PKGS="libjpeg62-turbo-dev:arm64 libpng-dev:arm64 libwebp-dev:arm64 libjansson-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64 libpq-dev:arm64"
+# libpq-dev is not co-installable across architectures (installing :arm64 removes the amd64 one the
+# native build needs): take libpq5:arm64 only; mk/cross.mk points pkg-config at the amd64 headers
+# (architecture-independent) and the arm64 libpq.so.5.
+ARM64_PKGS="libjpeg62-turbo-dev:arm64 libpng-dev:arm64 libwebp-dev:arm64 libjansson-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64 libpq5:arm64"
 if [ "$(dpkg --print-architecture)" != arm64 ]; then
   arm64_missing=""
   for p in $ARM64_PKGS; do
