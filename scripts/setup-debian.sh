@@ -19,6 +19,8 @@ PKGS="$PKGS chromium"
 PKGS="$PKGS wrk valgrind sqlite3"
 # Raspberry Pi: cross compiler + qemu user emulation (make cross-aarch64, qemu tests); packaging (.deb, debootstrap test)
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user dpkg-dev fakeroot debootstrap"
+# packaging test (scripts/test-deb.sh): systemd-nspawn boots systemd in the Debian 12 chroot to run the packaged unit
+PKGS="$PKGS systemd-container"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo

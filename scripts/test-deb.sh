@@ -16,8 +16,11 @@
 #     scores as the same binary outside; `systemd-analyze verify` accepts the unit and its security exposure
 #     is at most 2.0;
 #  5. reinstalling with /run/systemd/system present (systemd "running", but no systemctl answers) succeeds;
-#  6. apt-get purge removes the files, the enable symlink and the state directory.
-# Needs root (chroot, mount), debootstrap, curl. Without FILE builds it with `make deb`.
+#  6. where systemd-nspawn exists: systemd boots in the chroot, the package's unit starts with its whole
+#     sandbox, answers /healthz and scores, the store is in /var/lib/private/facescore of a dynamic uid;
+#  7. apt-get purge removes the files, the enable symlink and the state directory.
+# Needs root (chroot, mount), debootstrap, curl; systemd-nspawn (systemd-container) for step 6. Without FILE
+# builds the package with `make deb`.
 # Last line: "test-deb: ok (N s)".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,13 +52,20 @@ mkdir -p "$cache/apt-archives/partial"
 
 root=$(mktemp -d /tmp/facescore-chroot.XXXXXX)
 pid=""
+nspawn_pid=""
 cleanup() {
   set +e
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$nspawn_pid" ]; then
+    kill -TERM "$nspawn_pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.3; done
+    kill -KILL "$nspawn_pid" 2>/dev/null; wait "$nspawn_pid" 2>/dev/null
+  fi
   local busy=0
   for m in "$root/var/cache/apt/archives" "$root/proc"; do
     if mountpoint -q "$m"; then umount "$m" || umount -l "$m" || busy=1; fi
   done
+  rm -f "$root.nspawn.log"
   # never delete through a mount that is still there (the archive cache is bind-mounted)
   if [ "$busy" = 0 ] && ! grep -q " $root/" /proc/mounts; then rm -rf "$root"; else echo "test-deb: left $root (mounted)" >&2; fi
 }
@@ -187,9 +197,57 @@ mkdir -p "$root/run/systemd/system"
 in_root dpkg -i "/tmp/$(basename "$deb")" > "$root/tmp/reinstall.log" 2>&1 || { cat "$root/tmp/reinstall.log"; fail "reinstall"; }
 rmdir "$root/run/systemd/system"
 
-# 6. purge
+# 6. the real thing where systemd-nspawn exists (Debian systemd-container): systemd boots in the chroot (host
+# network, --register=no: no systemd on the host), the package's enabled unit starts with its whole sandbox
+# (DynamicUser, ProtectSystem=strict, the syscall filter, MemoryDenyWriteExecute, ...), answers /healthz and
+# scores, its SQLite store lands in /var/lib/private/facescore owned by a dynamic uid; poweroff stops it.
+if command -v systemd-nspawn >/dev/null; then
+  step "systemd-nspawn: installing systemd in the chroot"
+  in_root apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus > "$root/tmp/apt-systemd.log" 2>&1 ||
+    { tail -20 "$root/tmp/apt-systemd.log"; fail "apt-get install systemd"; }
+  rm -rf "$root/var/lib/facescore"   # made by step 3; systemd makes its own (private/) one
+  port=""
+  for _ in $(seq 1 50); do   # a free loopback port (nothing answers on it)
+    c=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$c") 2>/dev/null; then port=$c; break; fi
+  done
+  [ -n "$port" ] || fail "no free port"
+  printf 'FACESCORE_LISTEN=127.0.0.1:%s\n' "$port" > "$root$envfile"
+  umount "$root/proc"
+  systemd-nspawn -q --register=no --keep-unit -D "$root" -b > "$root.nspawn.log" 2>&1 &
+  nspawn_pid=$!
+  health=""
+  for _ in $(seq 1 120); do
+    health=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && break
+    kill -0 "$nspawn_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  [ -n "$health" ] || { sed 's/\x1b\[[0-9;]*m//g' "$root.nspawn.log" | tail -30; fail "facescore.service under systemd: no /healthz"; }
+  step "facescore.service under systemd (nspawn): /healthz $health"
+  res=$(curl -fsS --max-time 60 -F "image=@$root/usr/share/facescore/samples/face.jpg" "http://127.0.0.1:$port/api/v1/score") ||
+    fail "systemd: POST /api/v1/score"
+  nf=$(echo "$res" | grep -o '"box"' | wc -l)
+  [ "$nf" = 4 ] || fail "systemd: POST /api/v1/score found $nf faces, want 4"
+  db=$root/var/lib/private/facescore/results.db
+  [ -f "$db" ] && [ -L "$root/var/lib/facescore" ] || fail "systemd: no $db (StateDirectory with DynamicUser)"
+  u=$(stat -c %u "$db")
+  [ "$u" -ge 61184 ] && [ "$u" -le 65519 ] || fail "systemd: results.db owned by uid $u, not a dynamic user"
+  kill -TERM "$nspawn_pid"
+  rc=0; wait "$nspawn_pid" || rc=$?
+  nspawn_pid=""
+  sed 's/\x1b\[[0-9;]*m//g' "$root.nspawn.log" | grep -q "Stopped facescore.service" ||
+    { sed 's/\x1b\[[0-9;]*m//g' "$root.nspawn.log" | tail -20; fail "systemd: facescore.service did not stop cleanly"; }
+  rm -f "$root.nspawn.log"
+  step "systemd: score 4 faces, results.db owned by dynamic uid $u, clean stop (nspawn exit $rc)"
+  mount -t proc proc "$root/proc"
+else
+  echo "test-deb: systemd-nspawn missing (apt install systemd-container): the unit ran without systemd only"
+fi
+
+# 7. purge
 in_root apt-get purge -y -qq facescore > "$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log"; fail "apt-get purge"; }
-[ ! -e "$root/usr/bin/facescore" ] && [ ! -e "$root/usr/share/facescore" ] && [ ! -e "$root/var/lib/facescore" ] ||
+[ ! -e "$root/usr/bin/facescore" ] && [ ! -e "$root/usr/share/facescore" ] && [ ! -e "$root/var/lib/facescore" ] &&
+  [ ! -e "$root/var/lib/private/facescore" ] ||
   fail "files left after purge"
 [ ! -e "$root/etc/systemd/system/multi-user.target.wants/facescore.service" ] || fail "enable symlink left after purge"
 echo "test-deb: ok ($(( $(date +%s) - t0 )) s)"
