@@ -9,6 +9,7 @@
  * FS_FT_PROFILE=1 the backward time per kernel kind goes to stderr. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "facescore.h"
@@ -21,6 +22,13 @@ static void usage(void) {
                     "         [--threads N] [--train-from B] [--steps N] [--warmup N] [--seed S] [--optim adamw|sgd]\n"
                     "  times fine-tuning steps (forward, backward, update) on random inputs; --train-from B freezes\n"
                     "  blocks 0..B-1 (default 0: the whole backbone trains)\n");
+}
+
+/* process CPU time (all threads), ms: less disturbed than wall time by other load on the machine */
+static double cpu_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 static uint64_t lcg(uint64_t *s) { return *s = *s * 6364136223846793005ULL + 1442695040888963407ULL; }
@@ -100,7 +108,7 @@ int fs_cli_bench_train(int argc, char **argv) {
     double *tu = calloc((size_t)steps, sizeof(double)), *te = calloc((size_t)steps, sizeof(double));
     if (!y || !g || !tf || !tb || !tu || !te) { fprintf(stderr, "bench train: out of memory\n"); return 1; }
     int rc = 0;
-    double total = 0;
+    double total = 0, cpu_f = 0, cpu_b = 0;
     for (int s = 0; s < warmup + steps && !rc; s++) {
         float *x = ft_input(e);
         for (size_t i = 0; i < nin; i++) x[i] = (float)((double)(lcg(&rs) >> 11) / 4503599627370496.0 - 1.0);
@@ -109,11 +117,11 @@ int fs_cli_bench_train(int argc, char **argv) {
             g[r] = (float)(lcg(&rs) >> 63);
         }
         ft_step_stats ss;
-        double a = fs_cli_now_ms();
+        double a = fs_cli_now_ms(), ca = cpu_ms();
         if (ft_forward(e, 1)) rc = 1;
-        double b = fs_cli_now_ms();
+        double b = fs_cli_now_ms(), cb = cpu_ms();
         if (!rc && ft_backward(e, batch, y, g, &ss)) rc = 1;
-        double c2 = fs_cli_now_ms();
+        double c2 = fs_cli_now_ms(), cc = cpu_ms();
         if (!rc && ft_update(e, &ss)) rc = 1;
         double d = fs_cli_now_ms();
         if (!rc && ft_forward(e, 0)) rc = 1; /* evaluation forward, for the ratio */
@@ -123,6 +131,7 @@ int fs_cli_bench_train(int argc, char **argv) {
             int k = s - warmup;
             tf[k] = b - a, tb[k] = c2 - b, tu[k] = d - c2, te[k] = f - d;
             total += d - a;
+            cpu_f += cb - ca, cpu_b += cc - cb;
         }
         fprintf(stderr, "step %d: loss %.4f grad norm %.3g  fwd %.0f ms  bwd %.0f ms  update %.0f ms\n", s, ss.loss,
                 ss.grad_norm, b - a, c2 - b, d - c2);
@@ -142,6 +151,8 @@ int fs_cli_bench_train(int argc, char **argv) {
         printf("per image: forward %.2f ms  backward %.2f ms  update %.2f ms\n", mf / batch, mb / batch, mu / batch);
         printf("backward/forward ratio %.2f (medians), %.2f (minima: forward %.2f, backward %.2f ms per image)\n",
                mb / mf, nb / nf, nf / batch, nb / batch);
+        printf("process CPU time per image: forward %.2f ms, backward %.2f ms (ratio %.2f)\n", cpu_f / steps / batch,
+               cpu_b / steps / batch, cpu_f > 0 ? cpu_b / cpu_f : 0);
         printf("peak RSS %.1f MiB\n", fs_cli_peak_rss_kib() / 1024.0);
         ft_profile_print(e, stderr);
         printf("images_per_s %.2f\n", 1000.0 * batch * steps / total);
