@@ -81,7 +81,8 @@ deb:
 	  DEB_STRIP=strip DEB_SHLIBDEPS=1
 
 # the CLI only (not the tests), with mk/cross.mk's cross compiler and arm64 pkg-config
-deb-arm64:
+# (mk/cross.mk generates the arm64 libpq.pc: libpq-dev is not co-installable for two architectures)
+deb-arm64: $(CROSS_BUILD)/pkgconfig/libpq.pc
 	@command -v $(CROSS_AARCH64)gcc >/dev/null || { echo "deb-arm64: $(CROSS_AARCH64)gcc missing (scripts/setup-debian.sh)"; exit 1; }
 	$(MAKE) CC=$(CROSS_AARCH64)gcc AR=$(CROSS_AARCH64)ar BUILD=build-deb-arm64 PKG_CONFIG="$(CROSS_PKG_CONFIG)" \
 	  WARN="$(DEB_WARN)" EXTRA_CFLAGS="$(DEB_HARDEN_CFLAGS)" EXTRA_LDLIBS="$(DEB_HARDEN_LDLIBS)" build-deb-arm64/facescore
