@@ -291,7 +291,8 @@ typedef struct {
     fs_model *model;
     ft_engine *e;
     ld_loader *ld;
-    float *best;
+    float *best;             /* parameters of the best validated epoch (epoch 0 = the frozen start) */
+    int has_best;            /* a validation part exists: best is valid */
     ck_info ck;
     double t_train_ms, t_val_ms;
     long images;
@@ -374,7 +375,7 @@ static fs_status run_epochs(ft_run *r, const ft_opts *o, const ft_data *d, const
         double t2 = fs_cli_now_ms();
         r->t_val_ms += t2 - t1;
         r->ck.epoch = ep + 1;
-        if (d->n_val && pc > r->ck.best_val) {
+        if (r->has_best && pc > r->ck.best_val) {
             r->ck.best_val = pc;
             r->ck.best_epoch = ep + 1;
             memcpy(r->best, s.params, s.n_params * sizeof(float));
@@ -390,7 +391,7 @@ static fs_status run_epochs(ft_run *r, const ft_opts *o, const ft_data *d, const
                 "elapsed %.1f s; loader wait %.1f s, loader work %.1f s\n", ep + 1, o->epochs, sum.loss, sum.loss_reg, sum.loss_cls,
                 sum.loss_gender, pc, mae, (t1 - t0) / 1000, d->n_fit / ((t1 - t0) / 1000 + 1e-9), (t2 - t1) / 1000,
                 (r->t_train_ms + r->t_val_ms) / 1000, wait_ms / 1000, work_ms / 1000);
-        st = ck_save(ckpt, &r->ck, &s, r->ck.best_epoch ? r->best : NULL);
+        st = ck_save(ckpt, &r->ck, &s, r->has_best ? r->best : NULL);
     }
     fs_progress_finish(&prog);
     *done = st == FS_OK && r->ck.epoch >= o->epochs;
@@ -490,7 +491,8 @@ static fs_status save_model(const ft_opts *o, const char *path, const hd_model *
     META("train.config", "heads: hd_config_default seed=%llu (facescore train's), epochs gender %d score %d class %d",
          (unsigned long long)o->seed, hs->epochs[0], hs->epochs[1], hs->epochs[2]);
     meta[k].key = "finetune.config"; meta[k].value = r->ck.config; k++;
-    META("finetune.best_epoch", "%d of %d (validation: %d training rows)", r->ck.best_epoch ? r->ck.best_epoch : r->ck.epoch, r->ck.epoch, d->n_val);
+    if (r->has_best) META("finetune.best_epoch", "%d of %d (validation PC %.4f on %d training rows; 0 = the pretrained network)", r->ck.best_epoch, r->ck.epoch, r->ck.best_val, d->n_val);
+    else META("finetune.best_epoch", "%d of %d (no validation part: the last epoch)", r->ck.epoch, r->ck.epoch);
     meta[k].key = "finetune.history"; meta[k].value = r->ck.history; k++;
     if (test && test->all.n) {
         char *p = vals[k];
@@ -546,14 +548,28 @@ static fs_status open_run(const ft_opts *o, const ft_data *d, int fold, ft_run *
         ck_info expect = r->ck, got;
         int hb = 0;
         if ((st = ck_load(o->resume, &expect, &s, r->best, &hb, &got)) != FS_OK) return st;
+        if (hb != (d->n_val > 0)) return fs_error(FS_ERR_ARG, "checkpoint %s: best-epoch parameters %s", o->resume, hb ? "present without a validation part" : "missing");
         r->ck = got;
+        r->has_best = hb;
         if ((st = ft_state_changed(r->e)) != FS_OK) return st;
         fprintf(stderr, "resumed %s after epoch %d of %d (best epoch %d, validation PC %.4f)\n", o->resume, got.epoch, o->epochs,
                 got.best_epoch, got.best_val);
     }
     (void)ckpt;
     if (o->epochs > 0 && (st = ld_open(&lo, &d->tr, &r->ld)) != FS_OK) return st;   /* faces detected once */
-    return o->epochs > 0 && !o->resume ? init_heads(o, d, r->e) : FS_OK;
+    if (o->epochs <= 0 || o->resume) return FS_OK;
+    if ((st = init_heads(o, d, r->e)) != FS_OK) return st;
+    if (d->n_val) {   /* epoch 0: the pretrained network with the linear-probe heads */
+        double pc, mae;
+        if ((st = validate(r, d, &pc, &mae)) != FS_OK) return st;
+        r->has_best = 1;
+        r->ck.best_val = pc;
+        r->ck.best_epoch = 0;
+        memcpy(r->best, s.params, s.n_params * sizeof(float));
+        snprintf(r->ck.history, sizeof r->ck.history, "epoch 0 val_pc %.6f val_mae %.6f\n", pc, mae);
+        fprintf(stderr, "epoch 0 (pretrained, linear-probe heads): val PC %.4f MAE %.4f\n", pc, mae);
+    }
+    return FS_OK;
 }
 
 static void close_run(ft_run *r) {
@@ -573,7 +589,7 @@ static void fold_path(const char *base, int fold, const char *suffix, char *out,
 static fs_status finish_model(const ft_opts *o, const ft_data *d, int fold, ft_run *r, const char *out, ev_result *res, int *have_test) {
     ft_state s;
     ft_get_state(r->e, &s);
-    if (r->ck.best_epoch) {
+    if (r->has_best) {
         memcpy(s.params, r->best, s.n_params * sizeof(float));
         fs_status st = ft_state_changed(r->e);
         if (st != FS_OK) return st;
@@ -601,8 +617,9 @@ static fs_status finish_model(const ft_opts *o, const ft_data *d, int fold, ft_r
         *have_test = st == FS_OK;
         if (st == FS_OK && !o->json) {
             char t[160];
-            snprintf(t, sizeof t, "%s test%s%.0d (%d images), fine-tuned %s + %s", o->protocol, fold ? " fold " : "", fold, d->te.n,
-                     o->backbone, strcmp(o->with, "none") ? o->with : "nothing");
+            snprintf(t, sizeof t, "%s test%s%.0d (%d images), %s %s + frozen %s%s%s", o->protocol, fold ? " fold " : "", fold, d->te.n,
+                     o->epochs > 0 ? "fine-tuned" : "frozen", o->backbone, strcmp(o->with, "none") ? o->with : "nothing",
+                     o->groups ? ", trained on groups " : "", o->groups ? o->groups : "");
             ev_print_table(stdout, t, res);
         }
     }
