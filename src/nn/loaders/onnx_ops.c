@@ -177,8 +177,8 @@ static void reshape_dims(const nn_tensor *x, const int64_t *s, int n, int allowz
         d[i] = s[i];
         if (s[i] == 0 && !allowzero) d[i] = i < x->ndim ? x->dims[i] : -1;
         if (s[i] == -1) neg = i;
-        else if (d[i] >= 0 && known >= 0) known *= d[i];
-        else known = -1;
+        else if (d[i] >= 0 && known >= 0 && (d[i] == 0 || known <= INT64_MAX / d[i])) known *= d[i];
+        else known = -1; /* unknown, or a product past int64 (refused by the shape check) */
     }
     if (neg >= 0) d[neg] = (in >= 0 && known > 0 && in % known == 0) ? in / known : -1;
 }

@@ -378,9 +378,13 @@ static int in_ints(tf_ctx *c, const int *in, int nin, int k, int64_t *out, int m
     if (!t->is_const || t->ndim > 2) return -1;
     int64_t n = nn_tensor_numel(t);
     if (n < 0 || n > max) return -1;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++) {
+        /* a float value must fit an int64 (NaN, inf, |x| >= 2^63 are refused: the cast is UB) */
+        float f = t->dtype == NN_I64 || t->dtype == NN_I32 ? 0.0f : ((float *)t->data)[i];
+        if (!(f > -9.2e18f && f < 9.2e18f)) return -1;
         out[i] = t->dtype == NN_I64 ? ((int64_t *)t->data)[i] : t->dtype == NN_I32 ? ((int32_t *)t->data)[i]
-                                                                                  : (int64_t)((float *)t->data)[i];
+                                                                                  : (int64_t)f;
+    }
     return (int)n;
 }
 
