@@ -667,7 +667,9 @@ static fs_status op_resize(ox_ctx *cx, int upsample) {
             yd[1 + i] = sizes[2 + i];
             if (sizes[2 + i] < 1) return OX_FAIL(cx, FS_ERR_FORMAT, "output size %lld", (long long)sizes[2 + i]);
         } else {
-            yd[1 + i] = in < 0 ? -1 : (int64_t)floor((double)in * sc[2 + i]);
+            double o = in < 0 ? -1 : floor((double)in * sc[2 + i]);
+            if (o > 1e15) return OX_FAIL(cx, FS_ERR_FORMAT, "scale %g gives an output size of %g", sc[2 + i], o);
+            yd[1 + i] = (int64_t)o;
         }
         float s = nsz ? (in > 0 ? (float)sizes[2 + i] / (float)in : 0) : sc[2 + i];
         if (i == 0) nsc_h = s; else nsc_w = s;

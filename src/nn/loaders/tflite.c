@@ -336,7 +336,7 @@ static fs_status load_tensor(tf_ctx *c, int ti, const fb_table *tt) {
                     case TF_INT32: q = (int32_t)rd_u32(src + 4 * i); break;
                     default: q = (int64_t)rd_u64(src + 8 * i); break;
                     }
-                    o[i] = scale * (float)(q - zp);
+                    o[i] = scale * (float)((double)q - (double)zp); /* exact for real zero points; no int64 overflow */
                 }
         }
         return FS_OK;
