@@ -275,8 +275,9 @@ static int db_count(const server *s, const char *id, const char *lite_cond, cons
     return n;
 }
 
-/* A fresh schema for one PostgreSQL test: url = FS_TEST_PG_URL with search_path set to it (and an
- * application_name of our own). 0 ok; -1 (test failed) when PostgreSQL does not answer. */
+/* A fresh schema for one PostgreSQL test: url = FS_TEST_PG_URL with search_path set to it and the schema's
+ * name as application_name (so that dropping "our" connections never touches another run's). 0 ok; -1 (test
+ * failed) when PostgreSQL does not answer. */
 static int pg_schema_create(char *url, size_t cap, char *schema, size_t scap) {
     snprintf(schema, scap, "fs_api_%d_%ld", (int)getpid(), (long)(time(NULL) % 1000000));
     PGconn *c = PQconnectdb(pg_url());
@@ -288,8 +289,8 @@ static int pg_schema_create(char *url, size_t cap, char *schema, size_t scap) {
     if (!ok) fs_test_fail(__FILE__, __LINE__, "PostgreSQL %s: %s", pg_url(), PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
-    snprintf(url, cap, "%s%coptions=-csearch_path%%3D%s&application_name=facescore_api_test", pg_url(),
-             strchr(pg_url(), '?') ? '&' : '?', schema);
+    snprintf(url, cap, "%s%coptions=-csearch_path%%3D%s&application_name=%s", pg_url(), strchr(pg_url(), '?') ? '&' : '?',
+             schema, schema);
     return ok ? 0 : -1;
 }
 
@@ -711,7 +712,7 @@ BOTH_BACKENDS(db_transient_retry) {
         if (k == 1) {
             if (!is_pg(&s)) break;
             CHECK(db_exec(&s, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                              "application_name = 'facescore_api_test' AND pid <> pg_backend_pid()") == 0);
+                              "application_name = current_setting('application_name') AND pid <> pg_backend_pid()") == 0);
             usleep(100000);
         }
         CHECK(req(s.port, "POST", "/api/v1/score", "Content-Type: image/png\r\n", png, pl, &r) == 0 && r.status == 200);
@@ -860,7 +861,7 @@ TEST(pg_store_insert_retry_finds_its_row) {
     r.faces_json = (char *)"[]";
     r.timings_json = (char *)"{}";
     const char *kill_all = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                           "application_name = 'facescore_api_test' AND pid <> pg_backend_pid()";
+                           "application_name = current_setting('application_name') AND pid <> pg_backend_pid()";
     char sql[600];
     snprintf(sql, sizeof sql, "INSERT INTO results(id,created_ms,image_sha256,width,height,code,largest,detector,model,"
              "faces_json,timings_json) VALUES('%s',%lld,'%s',640,480,2,0,'yunet','scut60.fsh','[]','{}')",
