@@ -227,8 +227,37 @@ static fs_status backbone_files(const char *dir, const bb_spec *sp, char *files,
 
 /* ------------------------------------------------------------------ heads via features */
 
+/* Channels of the first `dims` features that fine-tuning left (nearly) constant on the training rows —
+ * standard deviation under FT_DEAD_FRAC of the median channel's — are set to their mean, so the heads
+ * give them inv_std 0 and ignore them: normalised by a tiny training spread, such a channel turns any
+ * change on a face unlike the training ones into an extreme score. Returns how many. */
+#define FT_DEAD_FRAC 0.05
+static int mask_dead_channels(fe_matrix *x, int dims) {
+    if (x->n < 2 || dims <= 0) return 0;
+    double *sd = malloc((size_t)dims * sizeof(double)), *mu = malloc((size_t)dims * sizeof(double)), *tmp = malloc((size_t)dims * sizeof(double));
+    int dead = 0;
+    if (!sd || !mu || !tmp) { free(sd); free(mu); free(tmp); return 0; }
+    for (int d = 0; d < dims; d++) {
+        double s = 0, q = 0;
+        for (int i = 0; i < x->n; i++) s += x->x[(size_t)i * x->dim + d];
+        mu[d] = s / x->n;
+        for (int i = 0; i < x->n; i++) { double e = x->x[(size_t)i * x->dim + d] - mu[d]; q += e * e; }
+        sd[d] = tmp[d] = sqrt(q / x->n);
+    }
+    for (int i = 1; i < dims; i++)   /* insertion sort for the median (dims ~ 1000) */
+        for (int j = i; j > 0 && tmp[j - 1] > tmp[j]; j--) { double t = tmp[j]; tmp[j] = tmp[j - 1]; tmp[j - 1] = t; }
+    double thr = FT_DEAD_FRAC * tmp[dims / 2];
+    for (int d = 0; d < dims; d++) {
+        if (sd[d] >= thr || sd[d] == 0) continue;
+        dead++;
+        for (int i = 0; i < x->n; i++) x->x[(size_t)i * x->dim + d] = (float)mu[d];
+    }
+    free(sd); free(mu); free(tmp);
+    return dead;
+}
+
 static fs_status heads_on_features(const ft_opts *o, const char *backbones, const mf_file *weights, const ds_set *ds,
-                                   hd_model *m, hd_stats *hs, fe_matrix *x) {
+                                   hd_model *m, hd_stats *hs, fe_matrix *x, int mask_dims, int *n_dead) {
     fe_options fo;
     fe_options_default(&fo);
     fo.backbones = backbones;
@@ -240,6 +269,7 @@ static fs_status heads_on_features(const ft_opts *o, const char *backbones, cons
     if (st != FS_OK) return st;
     fprintf(stderr, "features (%s): %d images, %.1f s (%d from cache)\n", backbones, x->n, x->ms / 1000, x->n_cached);
     if (!m) return FS_OK;
+    if (mask_dims > 0) *n_dead = mask_dead_channels(x, mask_dims);
     float *y = malloc((size_t)ds->n * sizeof(float));
     int *g = malloc((size_t)ds->n * sizeof(int));
     const char **names = malloc((size_t)ds->n * sizeof(char *));
@@ -264,7 +294,7 @@ static fs_status init_heads(const ft_opts *o, const ft_data *d, ft_engine *e) {
     hd_model m;
     hd_stats hs;
     fe_matrix x = {0};
-    if (st == FS_OK) st = heads_on_features(o, o->backbone, NULL, &fit, &m, &hs, &x);
+    if (st == FS_OK) st = heads_on_features(o, o->backbone, NULL, &fit, &m, &hs, &x, 0, NULL);
     fe_matrix_free(&x);
     ds_free(&fit);
     if (st != FS_OK) return st;
@@ -445,7 +475,7 @@ static fs_status collect_overrides(const ft_opts *o, ft_run *r, overrides *v) {
 }
 
 static fs_status save_model(const ft_opts *o, const char *path, const hd_model *m, const ft_data *d, int fold, const ev_result *test,
-                            const hd_stats *hs, const ft_run *r, const overrides *v, uint64_t wkey) {
+                            const hd_stats *hs, const ft_run *r, const overrides *v, uint64_t wkey, int n_dead) {
     static char vals[48][1024];
     mf_meta meta[48];
     int k = 0;
@@ -481,7 +511,8 @@ static fs_status save_model(const ft_opts *o, const char *path, const hd_model *
     }
     static char fkey[64];
     snprintf(fkey, sizeof fkey, "backbone.%s.finetuned", o->backbone);
-    META(fkey, "%d tensors, weights fnv1a64 %016llx, train_from %d", v->n, (unsigned long long)wkey, o->train_from);
+    META(fkey, "%d tensors, weights fnv1a64 %016llx, train_from %d, %d near-constant channels ignored by the heads", v->n,
+         (unsigned long long)wkey, o->train_from, n_dead);
     META("train.data", "%s", o->data);
     META("train.protocol", "%s", o->protocol);
     if (fold) META("train.fold", "%d", fold);
@@ -609,9 +640,11 @@ static fs_status finish_model(const ft_opts *o, const ft_data *d, int fold, ft_r
     hd_stats hs;
     fe_matrix xtr = {0}, xte = {0};
     int trained = 0;
-    if (st == FS_OK) st = heads_on_features(o, o->all_backbones, &w, &d->tr, &m, &hs, &xtr);
+    int n_dead = 0;
+    if (st == FS_OK) st = heads_on_features(o, o->all_backbones, &w, &d->tr, &m, &hs, &xtr, o->epochs > 0 ? o->sp->dim : 0, &n_dead);
+    if (st == FS_OK && n_dead) fprintf(stderr, "%d of the fine-tuned %s's %d channels are near-constant on the training rows: the heads ignore them\n", n_dead, o->backbone, o->sp->dim);
     trained = st == FS_OK;
-    if (st == FS_OK && d->te.n) st = heads_on_features(o, o->all_backbones, &w, &d->te, NULL, NULL, &xte);
+    if (st == FS_OK && d->te.n) st = heads_on_features(o, o->all_backbones, &w, &d->te, NULL, NULL, &xte, 0, NULL);
     if (st == FS_OK && d->te.n) {
         st = ev_run(&m, &xte, &d->te, res);
         *have_test = st == FS_OK;
@@ -623,7 +656,7 @@ static fs_status finish_model(const ft_opts *o, const ft_data *d, int fold, ft_r
             ev_print_table(stdout, t, res);
         }
     }
-    if (st == FS_OK) st = save_model(o, out, &m, d, fold, *have_test ? res : NULL, &hs, r, &v, wkey);
+    if (st == FS_OK) st = save_model(o, out, &m, d, fold, *have_test ? res : NULL, &hs, r, &v, wkey, n_dead);
     if (st == FS_OK) fprintf(stderr, "wrote %s (%d fine-tuned tensors)\n", out, v.n);
     if (trained) hd_free(&m);
     fe_matrix_free(&xtr); fe_matrix_free(&xte);
