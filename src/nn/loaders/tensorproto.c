@@ -196,7 +196,7 @@ fs_status tp_read(const tp_tensor *t, void *dst, size_t nbytes) {
     while ((rc = pb_next(&r, &f)) > 0) {
         if (f.num != (uint32_t)fnum) continue;
         if (kind == 0) {
-            const uint8_t *p = f.data, *end = f.data + f.len;
+            const uint8_t *p = f.data, *end = f.data ? f.data + f.len : p; /* no data (varint field): no arithmetic on NULL */
             if (f.wire == PB_VARINT) {
                 if (n >= t->numel) goto too_many;
                 store_typed(t->data_type, f.v, dst, n++);
