@@ -3,6 +3,8 @@
 # under qemu-user, so the NEON path is tested on an x86 machine.
 #   needs: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 #   sh tests/nn/run_neon_qemu.sh            (last line: "N passed, N failed, N skipped")
+# A quick static build of the kernels alone (no arm64 -dev libraries needed). The whole aarch64 build
+# and its test suite: make cross-aarch64 && scripts/test-qemu.sh (see docs/raspberry-pi.md).
 set -e
 cd "$(dirname "$0")/../.."
 CC=${CROSS_CC:-aarch64-linux-gnu-gcc}
