@@ -319,6 +319,7 @@ static fs_status op_conv(tj_ctx *cx, int depthwise, int fused) {
     if (T(cx, x)->ndim != 4) return node_fail(cx, FS_ERR_FORMAT, "input has rank %d", T(cx, x)->ndim);
     int64_t KH = wt->dims[0], KW = wt->dims[1], CI = wt->dims[2], M = wt->dims[3];
     if (KH < 1 || KW < 1 || KH > 65535 || KW > 65535) return node_fail(cx, FS_ERR_FORMAT, "filter %lldx%lld", (long long)KH, (long long)KW);
+    if (CI < 1 || M < 1) return node_fail(cx, FS_ERR_FORMAT, "filter with %lld input, %lld output channels", (long long)CI, (long long)M);
     nn_attr a0;
     memset(&a0, 0, sizeof a0);
     a0.dil_h = a0.dil_w = 1;
