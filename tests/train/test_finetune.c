@@ -12,6 +12,18 @@
 #include "../test.h"
 #include "score/model_file.h"
 
+/* Under ASan/UBSan (`make asan`) the CLI runs ~8x slower: shorter runs, no loss target, no rerun. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static const char *bin(void) { return getenv("FS_BIN"); }
 
 static int ready(void) {
@@ -62,15 +74,16 @@ TEST(finetune_mini_reaches_a_fixed_loss_and_is_reproducible) {
     char a[64], b[64], out[16384], args[1024];
     snprintf(a, sizeof a, "/tmp/fs_ft_a_%d.fsh", (int)getpid());
     snprintf(b, sizeof b, "/tmp/fs_ft_b_%d.fsh", (int)getpid());
-    snprintf(args, sizeof args, COMMON " --epochs 8 --out %s", a);
+    int E = SANITIZED ? 2 : 8;
+    snprintf(args, sizeof args, COMMON " --epochs %d --out %s", E, a);
     int rc = run(args, out, sizeof out);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
     mf_file f;
     CHECK_MSG(mf_open(a, &f) == FS_OK, "%s", out);
     /* fixed target: the training loss (MSE + 0.5 LDL-KL + 0.2 BCE) of the last epoch; 0.194 measured,
      * the first epoch 0.75 */
-    double l1 = epoch_loss(&f, 1), l8 = epoch_loss(&f, 8);
-    CHECK_MSG(l1 > 0 && l8 > 0 && l8 < 0.35 && l8 < 0.5 * l1, "loss epoch 1 %g, epoch 8 %g", l1, l8);
+    double l1 = epoch_loss(&f, 1), l8 = epoch_loss(&f, E);
+    CHECK_MSG(l1 > 0 && l8 > 0 && (SANITIZED || (l8 < 0.35 && l8 < 0.5 * l1)), "loss epoch 1 %g, epoch %d %g", l1, E, l8);
     /* the last block's 4 tensors ride along as overrides; the rest of the file is a heads file */
     int n_over = 0;
     for (int i = 0; i < f.n_tensors; i++) n_over += !strncmp(f.tensors[i].name, "backbone.faceres.", 17);
@@ -90,9 +103,11 @@ TEST(finetune_mini_reaches_a_fixed_loss_and_is_reproducible) {
         CHECK(p1 && p2 && strncmp(p1, p2, 16));
     }
     /* same seed and threads: same bytes */
-    snprintf(args, sizeof args, COMMON " --epochs 8 --out %s", b);
-    CHECK(run(args, out, sizeof out) == 0);
-    CHECK(same_file(a, b));
+    if (!SANITIZED) {
+        snprintf(args, sizeof args, COMMON " --epochs %d --out %s", E, b);
+        CHECK(run(args, out, sizeof out) == 0);
+        CHECK(same_file(a, b));
+    }
     char ck[80];
     snprintf(ck, sizeof ck, "%s.ckpt", a);
     unlink(a); unlink(b); unlink(ck);
@@ -108,20 +123,21 @@ TEST(finetune_resume_is_bit_identical_and_bad_checkpoints_are_refused) {
     snprintf(cka, sizeof cka, "%s.ckpt", a);
     snprintf(ckc, sizeof ckc, "%s.ckpt", c);
     snprintf(bad, sizeof bad, "/tmp/fs_ftr_bad_%d.ckpt", (int)getpid());
-    /* 4 epochs in one go */
-    snprintf(args, sizeof args, COMMON " --epochs 4 --out %s", a);
+    int E = SANITIZED ? 2 : 4;
+    /* E epochs in one go */
+    snprintf(args, sizeof args, COMMON " --epochs %d --out %s", E, a);
     CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
     /* 2 epochs, stop (no model yet), then resume the other 2 */
-    snprintf(args, sizeof args, COMMON " --epochs 4 --stop-after 2 --out %s", c);
+    snprintf(args, sizeof args, COMMON " --epochs %d --stop-after %d --out %s", E, E / 2, c);
     CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
     CHECK(fs_test_exists(ckc) && !fs_test_exists(c) && strstr(out, "--resume"));
     size_t len;
     unsigned char *half = fs_test_read_file(ckc, &len);
     CHECK(half && len > 256);
-    snprintf(args, sizeof args, COMMON " --epochs 4 --out %s --resume %s", c, ckc);
+    snprintf(args, sizeof args, COMMON " --epochs %d --out %s --resume %s", E, c, ckc);
     CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
     CHECK(strstr(out, "resumed"));
-    CHECK_MSG(same_file(a, c), "model after 2 + resume 2 differs from 4 epochs");
+    CHECK_MSG(same_file(a, c), "model after %d + resume %d differs from %d epochs", E / 2, E - E / 2, E);
     CHECK_MSG(same_file(cka, ckc), "final checkpoints differ");
     /* damaged checkpoints: a flipped byte in the parameters, a truncation */
     for (int k = 0; k < 2; k++) {
@@ -130,7 +146,7 @@ TEST(finetune_resume_is_bit_identical_and_bad_checkpoints_are_refused) {
         if (k == 0) { half[len - 100] ^= 0x01; CHECK(fwrite(half, 1, len, f) == len); half[len - 100] ^= 0x01; }
         else CHECK(fwrite(half, 1, len / 2, f) == len / 2);
         fclose(f);
-        snprintf(args, sizeof args, COMMON " --epochs 4 --out %s --resume %s", c, bad);
+        snprintf(args, sizeof args, COMMON " --epochs %d --out %s --resume %s", E, c, bad);
         int rc = run(args, out, sizeof out);
         CHECK_MSG(rc == 1 && strstr(out, "damaged, truncated") && strstr(out, bad), "rc %d: %s", rc, out);
     }
@@ -138,7 +154,7 @@ TEST(finetune_resume_is_bit_identical_and_bad_checkpoints_are_refused) {
     FILE *f = fopen(bad, "wb");
     CHECK(f && fwrite(half, 1, len, f) == len);
     fclose(f);
-    snprintf(args, sizeof args, COMMON " --epochs 4 --out %s --resume %s --lr 1e-3", c, bad);
+    snprintf(args, sizeof args, COMMON " --epochs %d --out %s --resume %s --lr 1e-3", E, c, bad);
     CHECK(run(args, out, sizeof out) == 1 && strstr(out, "other settings") && strstr(out, "lr=0.001"));
     free(half);
     unlink(a); unlink(c); unlink(cka); unlink(ckc); unlink(bad);
