@@ -90,6 +90,7 @@ export FS_BENCH_IMAGE=$photo FS_BENCH_THREADS=2
 run_phase() {
   local name=$1 conns=$2 rate=$3
   local l0 t0 t1 l1
+  sleep 2 # the previous phase's requests in flight when its wrk stopped finish (and get logged) first
   l0=$(wc -l <"$tmp/log")
   t0=$(cpu_ticks)
   FS_BENCH_RATE=$rate wrk -t2 -c"$conns" -d"${DUR}s" --timeout 10s --latency -s "$lua" "$url" >"$tmp/$name.txt" 2>&1 ||
@@ -101,7 +102,7 @@ run_phase() {
   load=$(awk '{print $1}' /proc/loadavg)
   # server-side latency of the 200s of this phase (access log lines l0+1..l1)
   local srv
-  srv=$(sed -n "$((l0 + 1)),${l1}p" "$tmp/log" | awk '/path="\/api\/v1\/score" status=200 / {
+  srv=$(sed -n "$((l0 + 1)),${l1}p" "$tmp/log" | awk '/path="\/api\/v1\/score" status=200 / && !/aborted=1/ {
           for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) print substr($i, 4) }' | sort -n |
         awk '{v[NR] = $1} END { if (NR == 0) { print "- -"; exit }
              p50 = v[int(0.5 * (NR - 1)) + 1]; p99 = v[int(0.99 * (NR - 1)) + 1]; printf "%.1f %.1f\n", p50, p99 }')
