@@ -332,6 +332,9 @@ typedef struct {
     const char *models_dir;  /* folder of the backbone models; NULL = the heads file's folder, its
                                 parent, then the models search path (see README) */
     int threads;             /* backbone runtime threads; default 1, <= 0 = all cores */
+    int no_mirror;           /* 1: features of the crop only, not averaged with its mirror image (the
+                                model was trained with the average): ~35 % less CPU per face; SCUT 60/40
+                                PC 0.9021 instead of 0.9053 with the shipped model. Default 0. */
 } fs_scorer_options;
 
 typedef struct {

@@ -12,7 +12,7 @@
 #include "facescore.h"
 
 typedef struct {
-    int json, csv, largest, threads, detector_set;
+    int json, csv, largest, threads, detector_set, no_mirror;
     fs_detector_type detector;
     const char *draw, *model, *models;
 } score_opts;
@@ -28,6 +28,7 @@ static void usage(FILE *f) {
             "  --model FILE        heads file (default: the shipped facescore/scut60.fsh)\n"
             "  --models DIR        folder of the backbone models\n"
             "  --threads N         runtime threads (default 1; 0 = all cores)\n"
+            "  --no-mirror         skip the mirrored-crop average: ~35 %% faster, slightly less accurate\n"
             "\n%s\n", FS_SCORE_DISCLAIMER);
 }
 
@@ -41,6 +42,7 @@ static int parse(int argc, char **argv, score_opts *o, int *first) {
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--csv")) { o->csv = 1; continue; }
         if (!strcmp(a, "--largest")) { o->largest = 1; continue; }
+        if (!strcmp(a, "--no-mirror")) { o->no_mirror = 1; continue; }
         if (!v) { fprintf(stderr, "facescore score: %s needs a value (or unknown option)\n", a); return -1; }
         i++;
         if (!strcmp(a, "--detector")) {
@@ -205,6 +207,7 @@ int fs_cli_score(int argc, char **argv) {
     so.model_path = o.model;
     so.models_dir = o.models;
     so.threads = o.threads;
+    so.no_mirror = o.no_mirror;
     fs_scorer *sc;
     if (fs_scorer_open(&so, &sc) != FS_OK) { fprintf(stderr, "facescore score: %s\n", fs_last_error()); return 1; }
     fs_detector_options dopt;

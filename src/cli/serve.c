@@ -20,6 +20,7 @@ static void usage(FILE *f) {
             "  --threads N            scoring workers, each with its own models (default 2)\n"
             "  --max-upload SIZE      largest accepted upload, e.g. 10MB, 512KB, 100000 (default 10MB)\n"
             "  --keep-images          also store each photo (re-encoded JPEG, no EXIF)\n"
+            "  --no-mirror            score without the mirrored-crop average (~35 %% less CPU, PC 0.902 vs 0.905)\n"
             "  --auth-token-file F    admin bearer token for GET /api/v1/results (history)\n"
             "  --rate-limit N         photos per client address (IPv6: per /64) per minute (default 0 = no limit)\n"
             "  --model FILE           heads file (default: the shipped facescore/scut60.fsh)\n"
@@ -69,6 +70,7 @@ int fs_cli_serve(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--keep-images")) { c.keep_images = 1; continue; }
+        if (!strcmp(a, "--no-mirror")) { c.no_mirror = 1; continue; }
         if (!v) { fprintf(stderr, "facescore serve: %s needs a value (or unknown option)\n", a); return 2; }
         i++;
         if (!strcmp(a, "--listen")) c.listen = v;

@@ -126,6 +126,7 @@ fs_status fs_scorer_open(const fs_scorer_options *o, fs_scorer **out) {
     char dir[PATH_MAX];
     if (st == FS_OK) st = find_models_dir(s, path, o->models_dir, dir, sizeof dir);
     if (st == FS_OK) st = bb_open_weights(&s->bb, bbs, dir, c, o->threads, &s->mf);   /* fine-tuned weights, if any */
+    if (st == FS_OK && o->no_mirror) s->bb.flip = 0;
     if (st == FS_OK) st = check_backbones(s, dir);
     if (st == FS_OK && !(s->feat = malloc((size_t)s->heads.dim * sizeof(float)))) st = fs_error(FS_ERR_NOMEM, "scorer: out of memory");
     if (st != FS_OK) { fs_scorer_free(s); return st; }

@@ -359,6 +359,7 @@ static int open_workers(web_server *s, char *err, size_t cap) {
         fs_scorer_options_default(&so);
         so.model_path = s->cfg.model;
         so.models_dir = s->cfg.models;
+        so.no_mirror = s->cfg.no_mirror;
         if (fs_scorer_open(&so, &w->sc) != FS_OK) { snprintf(err, cap, "%s", fs_last_error()); return -1; }
         fs_detector_options dopt;
         fs_detector_options_default(&dopt);
@@ -367,7 +368,8 @@ static int open_workers(web_server *s, char *err, size_t cap) {
         if (pthread_create(&w->th, NULL, worker_main, w)) { w->th = 0; snprintf(err, cap, "cannot start worker"); return -1; }
     }
     snprintf(s->detector, sizeof s->detector, "%s", fs_detector_name(s->workers[0].det));
-    snprintf(s->model, sizeof s->model, "%s", fs_scorer_model_name(s->workers[0].sc));
+    snprintf(s->model, sizeof s->model, "%s%s", fs_scorer_model_name(s->workers[0].sc),
+             s->cfg.no_mirror ? " (no mirror)" : "");
     return 0;
 }
 

@@ -12,6 +12,7 @@ typedef struct {
     int keep_images;         /* store a re-encoded JPEG (no EXIF) of each photo */
     const char *token;       /* admin bearer token (history); NULL = history disabled */
     const char *model, *models; /* scorer model file / backbone folder; NULL = defaults */
+    int no_mirror;           /* scorers skip the mirrored-crop average (fs_scorer_options.no_mirror) */
     int rate_limit;          /* POST /api/v1/score per client address (IPv6: /64) per minute (token bucket); 0 = off */
 } web_config;
 
