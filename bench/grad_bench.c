@@ -4,7 +4,7 @@
  * (nn_select_conv / nn_select_fc) on the same shapes, random data, batch N.
  *
  *   make grad-bench && build/grad_bench [--batch 8] [--threads 1] [--reps 5] [--layers] [--min]
- *                                       [--cpu] [--net faceres|mnv2]
+ *                                       [--cpu] [--net faceres|mnv2] [--only LAYER]
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
  * + dW + db, timed apart and as one gr_conv2d_backward call (what the engine can call; fused pass for
@@ -92,7 +92,7 @@ static void net_mnv2(void) {
 }
 
 int main(int argc, char **argv) {
-    int batch = 8, threads = 1, reps = 5, show = 0, mnv2 = 0;
+    int batch = 8, threads = 1, reps = 5, show = 0, mnv2 = 0, only = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -100,9 +100,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--layers")) show = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
         else if (!strcmp(argv[i], "--cpu")) use_cpu = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "mnv2")) mnv2 = 1, i++;
         else if (!strcmp(argv[i], "--net") && i + 1 < argc && !strcmp(argv[i + 1], "faceres")) i++;
-        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min] [--cpu] [--net faceres|mnv2]\n"); return 2; }
+        else { fprintf(stderr, "usage: grad_bench [--batch N] [--threads N] [--reps N] [--layers] [--min] [--cpu] [--net faceres|mnv2] [--only LAYER]\n"); return 2; }
     }
     if (batch < 1 || threads < 1 || reps < 1 || (use_cpu && threads > 1)) {
         fprintf(stderr, "grad_bench: bad arguments (--cpu needs --threads 1)\n");
@@ -119,6 +120,7 @@ int main(int argc, char **argv) {
     double fw_sum = 0, bw_sum = 0, comp_sum = 0, fused_sum = 0, *tf = malloc(reps * sizeof *tf), *tb = malloc(reps * sizeof *tb);
     double *tz = malloc(reps * sizeof *tz), *tc = malloc(reps * sizeof *tc), *td = malloc(reps * sizeof *td), *tw = malloc(reps * sizeof *tw);
     for (int l = 0; l <= NL; l++) {
+        if (only >= 0 && l != only) continue;
         gr_conv_shape s;
         const int fc = l == NL; /* the last "layer": global mean + FC feat -> heads */
         /* ReLU6 convs; the FC has a ReLU (faceres' feats/Relu) */

@@ -218,8 +218,17 @@ TEST(fast_fused_conv_backward) {
         shape(2, 10, 10, 24, 144, 1, 1, 1, 0, 0, 0, 0, 1),  /* fused, transposed dW partial */
         shape(1, 12, 12, 16, 96, 1, 1, 1, 0, 0, 0, 0, 1),   /* fused, one-vector column tiles */
         shape(1, 7, 7, 200, 100, 1, 1, 1, 0, 0, 0, 0, 1),   /* wide: separate calls */
-        shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),    /* depthwise */
+        shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),    /* depthwise (fused pass), C tail */
         shape(1, 9, 9, 3, 8, 3, 2, 1, 0, 1, 0, 1, 1),       /* im2col */
+        shape(2, 6, 5, 5, 5, 3, 1, 1, 1, 1, 1, 1, 5),       /* depthwise, C below one vector */
+        shape(1, 9, 9, 17, 17, 3, 1, 2, 2, 2, 2, 2, 17),    /* depthwise, dilation 2 */
+        shape(1, 7, 6, 36, 36, 3, 1, 1, 0, 2, 2, 0, 36),    /* depthwise, asymmetric padding */
+        shape(1, 9, 7, 16, 16, 5, 2, 1, 2, 2, 2, 2, 16),    /* depthwise 5x5 s2 */
+        shape(2, 6, 7, 20, 20, 3, 1, 1, 0, 0, 0, 0, 20),    /* depthwise VALID: unreached dx rows */
+        shape(1, 56, 56, 32, 32, 3, 1, 1, 1, 1, 1, 1, 32),  /* mnv2 dw1 (at 56x56) */
+        shape(1, 56, 56, 96, 96, 3, 2, 1, 0, 1, 0, 1, 96),  /* mnv2 dw2 (stride 2, TF SAME) */
+        shape(1, 28, 28, 144, 144, 3, 1, 1, 1, 1, 1, 1, 144), /* mnv2 dw3 (9 vectors: uneven split) */
+        shape(2, 7, 7, 960, 960, 3, 1, 1, 1, 1, 1, 1, 960), /* mnv2 dw16 */
     };
     fs_pool *pools[3] = {NULL, fs_pool_create(2), fs_pool_create(3)};
     for (size_t i = 0; i < sizeof ss / sizeof *ss; i++) {
@@ -232,9 +241,11 @@ TEST(fast_fused_conv_backward) {
         gr_conv2d_backward_data_ref(dxr, dyr, w, s);
         gr_conv2d_backward_weight_ref(dwr, dbr, dyr, x, s);
         void *scratch = malloc(gr_conv_scratch_size(s, 3) + 1);
+        const int dwise = !strcmp(gr_conv_path(s), "depthwise");
         for (size_t a = 0; a < sizeof isas / sizeof *isas; a++) {
             const gr_kernels *k = gr_kernels_by_name(isas[a]);
             if (!k) continue;
+            float *dx1 = NULL, *dw1 = NULL, *db1 = NULL; /* 1 thread's results (depthwise: any count same) */
             for (int t = 0; t < 3; t++) {
                 float *dy = dup(dy0, ysz(s)), *dx = nans(xsz(s)), *dw = dup(dw0, wsz(s)), *db = dup(db0, s->cout);
                 float *dy2 = dup(dy0, ysz(s)), *dx2 = nans(xsz(s)), *dw2 = dup(dw0, wsz(s)), *db2 = dup(db0, s->cout);
@@ -246,6 +257,10 @@ TEST(fast_fused_conv_backward) {
                           "%s shape %zu threads %d: dx %.3g dw %.3g db %.3g", isas[a], i, t + 1,
                           relerr(dx, dxr, xsz(s)), relerr(dw, dwr, wsz(s)), relerr(db, dbr, s->cout));
                 CHECK(!memcmp(dx, dx2, xsz(s) * 4) && !memcmp(dw, dw2, wsz(s) * 4) && !memcmp(db, db2, s->cout * 4));
+                if (t == 0) dx1 = dup(dx, xsz(s)), dw1 = dup(dw, wsz(s)), db1 = dup(db, s->cout);
+                else if (dwise)
+                    CHECK_MSG(!memcmp(dx, dx1, xsz(s) * 4) && !memcmp(dw, dw1, wsz(s) * 4) && !memcmp(db, db1, s->cout * 4),
+                              "%s shape %zu: depthwise bits differ between 1 and %d threads", isas[a], i, t + 1);
                 /* y NULL: no clamp (dy already clamped); dw NULL: dx only; dx NULL: dw only */
                 float *dx3 = nans(xsz(s)), *dw3 = dup(dw0, wsz(s));
                 gr_conv2d_backward_k(k, dx3, NULL, NULL, dyr, NULL, 0, 0, x, w, s, scratch, pools[t]);
@@ -253,6 +268,7 @@ TEST(fast_fused_conv_backward) {
                 CHECK(relerr(dx3, dxr, xsz(s)) <= 1e-4 && relerr(dw3, dwr, wsz(s)) <= 1e-4);
                 free(dy), free(dx), free(dw), free(db), free(dy2), free(dx2), free(dw2), free(db2), free(dx3), free(dw3);
             }
+            free(dx1), free(dw1), free(db1);
         }
         free(scratch), free(x), free(w), free(dy0), free(y), free(dw0), free(db0), free(dyr), free(dxr), free(dwr),
             free(dbr);

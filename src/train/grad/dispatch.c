@@ -6,8 +6,9 @@
  * Paths (gr_conv_path):
  *   gemm1x1    1x1, stride 1, no padding, groups 1 (and FC): dX = dY.W, dW += dY^T.X as GEMMs;
  *              dX rows / dW (rows, then columns) split over threads: bit-identical for ANY thread count.
- *   depthwise  groups == cin == cout, kh*kw <= 64: channel-vectorised direct loops; dX by input rows,
- *              dW by channel ranges: bit-identical for any thread count. Scratch: kh*kw*C floats.
+ *   depthwise  groups == cin == cout, kh*kw <= 64: channel-vectorised direct loops; dX alone by input
+ *              rows; dW + db (and dX and the clamp, from gr_conv2d_backward) in one pass over the rows
+ *              per channel range: bit-identical for any thread count. Scratch: (2*kh*kw + 1)*C floats.
  *   im2col     every other groups-1 conv (the first 3x3 conv, strided 1x1, padded 1x1...): per task
  *              chunks of GR_CHUNK output pixels gathered into columns, then GEMMs. dW: per-task partials
  *              summed in task order (the result depends on the thread count, reproducible for a
@@ -91,7 +92,8 @@ static int fuse_1x1(const gr_conv_shape *s) { return is_1x1_gemm(s) && (long)s->
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads) {
     if (threads < 1) threads = fs_cpu_count(); /* as fs_pool_create(threads <= 0) */
     const char *p = gr_conv_path(s);
-    if (!strcmp(p, "depthwise")) return (size_t)s->kh * s->kw * s->cin * sizeof(float);
+    if (!strcmp(p, "depthwise")) /* wT [kh*kw][C], accT [kh*kw][C], db sums [C] (fused pass) */
+        return (2 * (size_t)s->kh * s->kw + 1) * s->cin * sizeof(float);
     if (!strcmp(p, "im2col")) return (size_t)threads * im2col_task_floats(s) * sizeof(float);
     if (fuse_1x1(s)) return (size_t)threads * fused_task_floats(s) * sizeof(float); /* gr_conv2d_backward */
     return 0;
@@ -193,14 +195,6 @@ static void dw_data_task(void *ctx, int t, int thread) {
     if (lo < hi) j->k->dw_data_rows(j->out, j->dy, j->wT, j->s, lo, hi);
 }
 
-static void dw_weight_task(void *ctx, int t, int thread) {
-    (void)thread;
-    const dw_job *j = ctx;
-    int lo, hi;
-    split(j->s->cin, 16, t, j->T, &lo, &hi);
-    if (lo < hi) j->k->dw_weight_chans(j->out, j->dy, j->x, j->s, lo, hi);
-}
-
 static void dw_data(const gr_kernels *k, float *dx, const float *dy, const float *w, const gr_conv_shape *s,
                     float *wT, fs_pool *pool) {
     const int kk = s->kh * s->kw, C = s->cin;
@@ -210,15 +204,40 @@ static void dw_data(const gr_kernels *k, float *dx, const float *dy, const float
     fs_pool_run(pool, j.T, dw_data_task, &j);
 }
 
-static void dw_weight(const gr_kernels *k, float *dw, float *db, const float *dy, const float *x,
-                      const gr_conv_shape *s, float *accT, fs_pool *pool) {
+/* the whole depthwise backward in one pass per channel range (every dW call; dx and the clamp from
+ * gr_conv2d_backward): channel ranges in units of 16, so dW, dX (per-pixel sums) and db give the same bits for any
+ * thread count; db's sums run per row (not colsum's chunks) */
+typedef struct {
+    const gr_kernels *k;
+    const gr_conv_shape *s;
+    float *dx, *accT, *dbacc, *dy;
+    const float *y, *x, *wT;
+    float lo, hi;
+    int T;
+} dwf_job;
+
+static void dw_fused_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const dwf_job *j = ctx;
+    int lo, hi;
+    split(j->s->cin, 16, t, j->T, &lo, &hi);
+    if (lo < hi) j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->s, lo, hi);
+}
+
+static void dw_fused(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                     float hi, const float *x, const float *w, const gr_conv_shape *s, float *scratch, fs_pool *pool) {
     const int kk = s->kh * s->kw, C = s->cin;
-    memset(accT, 0, (size_t)kk * C * sizeof(float));
-    dw_job j = {k, s, accT, dy, x, NULL, fs_pool_size(pool)};
-    fs_pool_run(pool, j.T, dw_weight_task, &j);
+    float *wT = scratch, *accT = wT + (size_t)kk * C, *dbacc = accT + (size_t)kk * C;
+    if (dx)
+        for (int c = 0; c < C; c++) /* w[c][tap] -> wT[tap][c] */
+            for (int t = 0; t < kk; t++) wT[(size_t)t * C + c] = w[(size_t)c * kk + t];
+    memset(accT, 0, ((size_t)kk + 1) * C * sizeof(float));
+    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, lo, hi, fs_pool_size(pool)};
+    fs_pool_run(pool, j.T, dw_fused_task, &j);
     for (int c = 0; c < C; c++)
         for (int t = 0; t < kk; t++) dw[(size_t)c * kk + t] += accT[(size_t)t * C + c];
-    if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, C, pool);
+    if (db)
+        for (int c = 0; c < C; c++) db[c] += dbacc[c];
 }
 
 /* ------------------------------------------------------------------ im2col (dense, any geometry) */
@@ -345,8 +364,8 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
         gr_conv2d_backward_weight_ref(dw, db, dy, x, s);
     } else if (!strcmp(path, "gemm1x1")) {
         gemm_dw(k, dw, db, dy, x, s->n * s->h * s->w, s->cin, s->cout, pool);
-    } else if (!strcmp(path, "depthwise")) {
-        dw_weight(k, dw, db, dy, x, s, scratch, pool);
+    } else if (!strcmp(path, "depthwise")) { /* y NULL: dy is only read */
+        dw_fused(k, NULL, dw, db, (float *)dy, NULL, 0.0f, 0.0f, x, NULL, s, scratch, pool);
     } else {
         i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool)};
         fs_pool_run(pool, j.T, i2c_weight_task, &j);
@@ -417,6 +436,10 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
             if (q < nw) dw[q] += acc;
             else db[q - nw] += acc;
         }
+        return;
+    }
+    if (k && dw && scratch && is_depthwise(s)) { /* dx NULL: weights only, same pass */
+        dw_fused(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
         return;
     }
     if (y) {

@@ -10,9 +10,13 @@
  *            zero in a register lane, then added to C. So any split of (i, j) over threads gives the
  *            same bits.
  *   dw_data_rows     depthwise dx for input rows [r0, r1) (r = n*h + iy), weights transposed [kh*kw][C].
- *   dw_weight_chans  depthwise accT[kh*kw][C] += for channels [c0, c1) over all pixels.
  *   colsum           db[c] += sum_r dy[r][c] for c in [c0, c1).
  *   clamp            gr_clamp_backward, vectorised.
+ *   dw_fused_chans   the whole depthwise backward for channels [c0, c1), one pass over the rows:
+ *                    dy clamped in place against y (y NULL: no clamp), dbacc[c] += its sums,
+ *                    accT[kh*kw][C] += the dW sums of these channels (per output row, in row
+ *                    order), dx as dw_data_rows (same bits, OVERWRITES; NULL: weights only). Every depthwise dW/db goes through it, so db's bits do not
+ *                    depend on whether dx is wanted.
  */
 #ifndef FS_TRAIN_GRAD_INTERNAL_H
 #define FS_TRAIN_GRAD_INTERNAL_H
@@ -28,9 +32,10 @@ typedef struct {
     void (*gemm)(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t aks, const float *B,
                  ptrdiff_t ldb, float *C, ptrdiff_t ldc, int add);
     void (*dw_data_rows)(float *dx, const float *dy, const float *wT, const gr_conv_shape *s, int r0, int r1);
-    void (*dw_weight_chans)(float *accT, const float *dy, const float *x, const gr_conv_shape *s, int c0, int c1);
     void (*colsum)(float *db, const float *dy, size_t rows, int ld, int c0, int c1);
     void (*clamp)(float *dy, const float *y, float lo, float hi, size_t n); /* gr_clamp_backward */
+    void (*dw_fused_chans)(float *dx, float *accT, float *dbacc, float *dy, const float *y, float lo, float hi,
+                           const float *x, const float *wT, const gr_conv_shape *s, int c0, int c1);
 } gr_kernels;
 
 extern const gr_kernels gr_kernels_generic;
