@@ -27,6 +27,11 @@
 #include "train/head.h"
 #include "train/metrics.h"
 
+#define FT_MAX_CAND 8
+/* --loss auto: the issue's losses on the score (MSE, L1) and on the classes (the original's softmax CE,
+ * label-distribution learning), each fine-tuned from the same start; validation picks one */
+static const char *const ft_auto_losses[] = {"mse+ldl", "l1+ldl", "mse+ce", "mse"};
+
 typedef struct {
     const char *data, *protocol, *out, *models, *cache, *resume, *ckpt, *backbone, *with, *loss, *groups;
     int fold, train_from, epochs, batch, threads, workers, stop_after, augment, json, no_cache;
@@ -38,6 +43,9 @@ typedef struct {
     char models_dir[4096], all_backbones[256];
     ft_loss reg, cls;
     float w_reg, w_cls;
+    char cand[FT_MAX_CAND][24];   /* --loss A,B,... or auto: candidates, chosen by validation PC */
+    int n_cand;
+    const char *choice;           /* the candidates' validation results, for the model file */
 } ft_opts;
 
 static void usage(FILE *f) {
@@ -54,7 +62,9 @@ static void usage(FILE *f) {
             "  --train-from B        first trained block (0 = all; default 10 of faceres' 14, 14 of mnv2's 18)\n"
             "  --epochs N            epochs (default 6; 0 = no fine-tuning: the frozen-feature model)\n"
             "  --batch N             images per step (default 16)\n"
-            "  --loss L              mse, l1, ce, ldl or two joined by + (default mse+ldl)\n"
+            "  --loss L              mse, l1, ce, ldl or two joined by + (default mse+ldl); a list A,B,...\n"
+            "                        or auto (mse+ldl,l1+ldl,mse+ce,mse): one fine-tune per loss from the same\n"
+            "                        start, the best validation PC is kept (the time times the list's length)\n"
             "  --lr X  --wd X        peak learning rate (3e-4), weight decay (1e-4)\n"
             "  --optim adamw|sgd     optimiser (default adamw; warm-up then cosine decay, clipping at 5)\n"
             "  --seed N              seed of shuffling, augmentation, dropout, heads (default 1)\n"
@@ -85,6 +95,26 @@ static int parse_loss(const char *s, ft_opts *o) {
     }
     if (o->w_reg > 0 && o->w_cls > 0) o->w_cls = 0.5f;   /* the engine's default mix */
     return o->w_reg > 0 || o->w_cls > 0 ? 0 : -1;
+}
+
+/* --loss: one loss, a comma-separated list of candidates, or auto; o->reg/cls/w_* = the first */
+static int parse_losses(ft_opts *o) {
+    char buf[200];
+    if (strlen(o->loss) >= sizeof buf) return -1;
+    o->n_cand = 0;
+    if (!strcmp(o->loss, "auto")) {
+        for (size_t i = 0; i < sizeof ft_auto_losses / sizeof *ft_auto_losses; i++) snprintf(o->cand[o->n_cand++], sizeof o->cand[0], "%s", ft_auto_losses[i]);
+    } else {
+        snprintf(buf, sizeof buf, "%s", o->loss);
+        for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+            if (o->n_cand == FT_MAX_CAND || strlen(t) >= sizeof o->cand[0]) return -1;
+            snprintf(o->cand[o->n_cand++], sizeof o->cand[0], "%s", t);
+        }
+    }
+    for (int i = o->n_cand - 1; i >= 0; i--)
+        if (parse_loss(o->cand[i], o)) return -1;
+    if (o->n_cand == 1) o->loss = o->cand[0];
+    return o->n_cand > 0 ? 0 : -1;
 }
 
 static int parse(int argc, char **argv, ft_opts *o) {
@@ -130,7 +160,11 @@ static int parse(int argc, char **argv, ft_opts *o) {
         else { fprintf(stderr, "facescore finetune: unknown option '%s'\n", a); return -1; }
     }
     if (!o->data) { usage(stderr); return -1; }
-    if (parse_loss(o->loss, o)) { fprintf(stderr, "facescore finetune: --loss mse|l1|ce|ldl or REG+CLS (e.g. mse+ldl)\n"); return -1; }
+    if (parse_losses(o)) { fprintf(stderr, "facescore finetune: --loss mse|l1|ce|ldl, REG+CLS (e.g. mse+ldl), a list A,B,... or auto\n"); return -1; }
+    if (o->n_cand > 1 && (o->resume || o->stop_after || o->epochs <= 0 || o->val_frac <= 0)) {
+        fprintf(stderr, "facescore finetune: several losses need --epochs > 0 and a validation part (--val-frac > 0), and run without --resume/--stop-after\n");
+        return -1;
+    }
     if (!(o->sp = bb_find(o->backbone)) || !strcmp(o->backbone, "mfn")) {
         fprintf(stderr, "facescore finetune: --backbone faceres|mnv2\n");
         return -1;
@@ -525,6 +559,7 @@ static fs_status save_model(const ft_opts *o, const char *path, const hd_model *
     if (r->has_best) META("finetune.best_epoch", "%d of %d (validation PC %.4f on %d training rows; 0 = the pretrained network)", r->ck.best_epoch, r->ck.epoch, r->ck.best_val, d->n_val);
     else META("finetune.best_epoch", "%d of %d (no validation part: the last epoch)", r->ck.epoch, r->ck.epoch);
     meta[k].key = "finetune.history"; meta[k].value = r->ck.history; k++;
+    if (o->choice) { meta[k].key = "finetune.loss_choice"; meta[k].value = o->choice; k++; }
     if (test && test->all.n) {
         char *p = vals[k];
         FILE *f = fmemopen(p, sizeof vals[k], "w");
@@ -665,6 +700,55 @@ static fs_status finish_model(const ft_opts *o, const ft_data *d, int fold, ft_r
     return st;
 }
 
+/* one fine-tune (open + epochs) with o's loss; *done = 1 when every epoch ran */
+static fs_status train_run(const ft_opts *o, const ft_data *d, int fold, const char *ckpt, ft_run *r, int *done) {
+    fs_status st = open_run(o, d, fold, r, ckpt);
+    *done = 1;
+    if (st == FS_OK && o->epochs > 0) st = run_epochs(r, o, d, ckpt, done);
+    return st;
+}
+
+/* --loss A,B,...: each candidate fine-tunes from the same start (same seed, heads, batches), checkpoint
+ * CKPT.<loss>; the best validation PC (its best epoch) wins, the others are closed. The test part is
+ * never looked at. *w = the winner's options, r = its run (open). */
+static fs_status choose_loss(const ft_opts *o, const ft_data *d, int fold, const char *ckpt, ft_opts *w, ft_run *r,
+                             char *choice, size_t n_choice) {
+    double best = -3;
+    int have = 0;
+    fs_status st = FS_OK;
+    choice[0] = 0;
+    if (d->n_val < 3)
+        return fs_error(FS_ERR_ARG, "choosing among %d losses needs validation rows: %d of %d training rows are in the validation part (--val-frac %g)",
+                        o->n_cand, d->n_val, d->tr.n, o->val_frac);
+    for (int i = 0; i < o->n_cand && st == FS_OK; i++) {
+        ft_opts c = *o;
+        char path[4500];
+        c.loss = o->cand[i];
+        c.n_cand = 1;
+        parse_loss(c.loss, &c);
+        snprintf(path, sizeof path, "%s.%s", ckpt, c.loss);
+        fprintf(stderr, "loss candidate %d/%d: %s\n", i + 1, o->n_cand, c.loss);
+        ft_run cur;
+        int done;
+        st = train_run(&c, d, fold, path, &cur, &done);
+        if (st == FS_OK) {
+            fprintf(stderr, "loss %s: best validation PC %.4f (epoch %d)\n", c.loss, cur.ck.best_val, cur.ck.best_epoch);
+            size_t l = strlen(choice);
+            snprintf(choice + l, n_choice - l, "%s%s val_pc %.4f epoch %d", i ? ", " : "", c.loss, cur.ck.best_val, cur.ck.best_epoch);
+        }
+        if (st == FS_OK && (!have || cur.ck.best_val > best)) {
+            if (have) close_run(r);
+            *r = cur; *w = c; best = cur.ck.best_val; have = 1;
+        } else {
+            close_run(&cur);
+        }
+    }
+    size_t l = strlen(choice);
+    if (st == FS_OK && have) snprintf(choice + l, n_choice - l, "; chosen %s (validation part of the training rows)", w->loss);
+    if (st != FS_OK && have) close_run(r);
+    return st;
+}
+
 static int run_fold(const ft_opts *o, int fold, ev_result *res, int *have_test) {
     ft_data d;
     fs_status st = load_data(o, fold, &d);
@@ -676,19 +760,27 @@ static int run_fold(const ft_opts *o, int fold, ev_result *res, int *have_test) 
     fprintf(stderr, "finetune %s: %d training rows (%d fit, %d validation), %d test rows; train_from %d, %d epochs, batch %d, %d threads\n",
             o->backbone, d.tr.n, d.n_fit, d.n_val, d.te.n, o->train_from, o->epochs, o->batch, o->threads);
     ft_run r;
+    ft_opts w = *o;
+    static char choice[1024];
     double t0 = fs_cli_now_ms();
-    st = open_run(o, &d, fold, &r, ckpt);
-    int done = 1;
-    if (st == FS_OK && o->epochs > 0) st = run_epochs(&r, o, &d, ckpt, &done);
+    int done = 1, r_open = 1;
+    if (o->n_cand > 1) {
+        st = choose_loss(o, &d, fold, ckpt, &w, &r, choice, sizeof choice);
+        r_open = st == FS_OK;
+        w.choice = choice;
+        if (st == FS_OK) fprintf(stderr, "loss choice: %s\n", choice);
+    } else {
+        st = train_run(o, &d, fold, ckpt, &r, &done);
+    }
     double t1 = fs_cli_now_ms();
     if (st == FS_OK && !done) fprintf(stderr, "stopped after epoch %d of %d; continue with the same options and --resume %s\n", r.ck.epoch, o->epochs, ckpt);
-    if (st == FS_OK && done) st = finish_model(o, &d, fold, &r, out, res, have_test);
+    if (st == FS_OK && done) st = finish_model(&w, &d, fold, &r, out, res, have_test);
     double t2 = fs_cli_now_ms();
     if (st == FS_OK)
         fprintf(stderr, "time: fine-tuning %.1f s (%ld images, %.1f images/s; validation %.1f s), final features + heads %.1f s; peak RSS %.0f MiB\n",
                 (t1 - t0) / 1000, r.images, r.images / (r.t_train_ms / 1000 + 1e-9), r.t_val_ms / 1000, (t2 - t1) / 1000,
                 fs_cli_peak_rss_kib() / 1024.0);
-    close_run(&r);
+    if (r_open) close_run(&r);
     data_free(&d);
     if (st != FS_OK) { fprintf(stderr, "facescore finetune: %s\n", fs_last_error()); return 1; }
     return done ? 0 : 3;

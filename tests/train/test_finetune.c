@@ -3,6 +3,7 @@
  * faceres' last block reaches a fixed training loss; the model file carries the fine-tuned tensors
  * and `facescore score` uses them; same seed + threads = same bytes; 4 epochs = 2 + resume 2 (same
  * model and checkpoint bytes); damaged / truncated checkpoints and other settings are refused. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,86 @@ TEST(finetune_resume_is_bit_identical_and_bad_checkpoints_are_refused) {
     CHECK(run(args, out, sizeof out) == 1 && strstr(out, "other settings") && strstr(out, "lr=0.001"));
     free(half);
     unlink(a); unlink(c); unlink(cka); unlink(ckc); unlink(bad);
+}
+
+/* a CSV of 30 rows over the mini images (each file under 3 names: ./ inserted), so the fixed 10 %
+ * validation part (name hash; needs >= 20 rows) is not empty */
+static int mini_csv(const char *csv) {
+    static const char *const files[] = {"man/2/face_d", "man/3/face_a", "man/4/face_b", "woman/3/face_c", "woman/5/grace"};
+    char cwd[2048];
+    FILE *f = getcwd(cwd, sizeof cwd) ? fopen(csv, "w") : NULL;
+    if (!f) return -1;
+    uint32_t k = 0;
+    for (int v = 0; v < 3; v++)
+        for (int i = 0; i < 5; i++)
+            for (int m = 0; m < 2; m++) {
+                const char *fl = files[i], *sl = strchr(fl, '/');
+                uint32_t h = ++k * 2654435761u;   /* scores scrambled per row: the losses then choose differently */
+                fprintf(f, "%s/tests/data/mini/%.*s/%s%s%s.jpg,%.1f,%s\n", cwd, (int)(sl + 2 - fl), fl, v == 1 ? "./" : v == 2 ? "././" : "",
+                        sl + 3, m ? "_mirror" : "", 1 + (h >> 8) % 41 / 10.0, fl[0] == 'm' ? "m" : "f");
+            }
+    return fclose(f);
+}
+
+/* the best validation PC in finetune.loss_choice ("A val_pc X epoch E, B val_pc Y ...; chosen A") */
+static int choice_is_best(const char *c, char *chosen, size_t n) {
+    const char *ch = c ? strstr(c, "; chosen ") : NULL;
+    if (!ch) return 0;
+    sscanf(ch + 9, "%31s", chosen);
+    (void)n;
+    double best = -9, chosen_pc = -9;
+    for (const char *p = c; (p = strstr(p, " val_pc ")) && p < ch; p++) {
+        double v = atof(p + 8);
+        const char *s = p;
+        while (s > c && s[-1] != ' ') s--;   /* the loss name before " val_pc " */
+        if (v > best) best = v;
+        if ((size_t)(p - s) == strlen(chosen) && !strncmp(s, chosen, (size_t)(p - s))) chosen_pc = v;
+    }
+    return chosen_pc > -9 && chosen_pc == best;
+}
+
+TEST(finetune_loss_choice_by_validation_equals_the_winners_own_run) {
+    if (!ready()) SKIP("FS_BIN, models or samples missing");
+    char csv[64], a[64], b[64], out[16384], args[1024], chosen[32] = "";
+    snprintf(csv, sizeof csv, "/tmp/fs_ftl_%d.csv", (int)getpid());
+    snprintf(a, sizeof a, "/tmp/fs_ftl_a_%d.fsh", (int)getpid());
+    snprintf(b, sizeof b, "/tmp/fs_ftl_b_%d.fsh", (int)getpid());
+    CHECK(mini_csv(csv) == 0);
+#define LCOMMON "finetune --protocol all --train-from 13 --batch 4 --threads 2 --no-augment --seed 1 --no-cache --with none --epochs 2 --val-frac 0.2 --lr 2e-3"
+    snprintf(args, sizeof args, LCOMMON " --data %s --loss mse+ldl,l1+ce --out %s", csv, a);
+    int rc = run(args, out, sizeof out);
+    CHECK_MSG(rc == 0 && strstr(out, "loss candidate 2/2: l1+ce") && strstr(out, "loss choice:"), "rc %d: %s", rc, out);
+    mf_file f;
+    CHECK_MSG(mf_open(a, &f) == FS_OK, "%s", out);
+    const char *c = mf_get(&f, "finetune.loss_choice"), *cfg = mf_get(&f, "finetune.config");
+    CHECK_MSG(c && strstr(c, "mse+ldl val_pc ") && strstr(c, "l1+ce val_pc ") && choice_is_best(c, chosen, sizeof chosen), "%s", c ? c : "(none)");
+    char want[64];
+    snprintf(want, sizeof want, " loss=%s ", chosen);
+    CHECK_MSG(cfg && strstr(cfg, want), "config %s, chosen %s", cfg ? cfg : "(none)", chosen);
+    /* the winner's own run (same seed, start and batches) gives the same fine-tuned tensors and heads */
+    snprintf(args, sizeof args, LCOMMON " --data %s --loss %s --out %s", csv, chosen, b);
+    CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
+    mf_file g;
+    CHECK(mf_open(b, &g) == FS_OK);
+    CHECK(!mf_get(&g, "finetune.loss_choice"));
+    int n_cmp = 0;
+    for (int i = 0; i < f.n_tensors; i++) {
+        const mf_tensor *x = &f.tensors[i], *y = mf_tensor_get(&g, x->name);
+        CHECK_MSG(y && y->numel == x->numel && !memcmp(x->data, y->data, x->numel * sizeof(float)), "tensor %s differs", x->name);
+        n_cmp++;
+    }
+    CHECK(n_cmp == g.n_tensors && n_cmp > 4);
+    mf_close(&f); mf_close(&g);
+    /* refused: no validation rows (10-row mini), with --resume */
+    rc = run(LCOMMON " --data tests/data/mini --loss auto --out /tmp/fs_ftl_never.fsh", out, sizeof out);
+    CHECK_MSG(rc == 1 && strstr(out, "needs validation rows"), "rc %d: %s", rc, out);
+    snprintf(args, sizeof args, LCOMMON " --data %s --loss auto --resume %s.ckpt --out %s", csv, a, b);
+    rc = run(args, out, sizeof out);
+    CHECK_MSG(rc == 2 && strstr(out, "without --resume"), "rc %d: %s", rc, out);
+    CHECK(!fs_test_exists("/tmp/fs_ftl_never.fsh"));
+    char p[128];
+    const char *cands[] = {"", ".ckpt", ".ckpt.mse+ldl", ".ckpt.l1+ce"};
+    for (int i = 0; i < 4; i++) { snprintf(p, sizeof p, "%s%s", a, cands[i]); unlink(p); snprintf(p, sizeof p, "%s%s", b, cands[i]); unlink(p); }
+    unlink(csv);
+#undef LCOMMON
 }
