@@ -63,6 +63,17 @@ int fs_test_exists(const char *path) {
     return path && stat(path, &st) == 0;
 }
 
+char *fs_test_run(const char *cmd, int *status) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 1 << 16, n = 0, k;
+    char *buf = malloc(cap);
+    while (buf && (k = fread(buf + n, 1, cap - 1 - n, p)) > 0) n += k;
+    if (buf) buf[n] = 0;
+    *status = pclose(p);
+    return buf;
+}
+
 unsigned char *fs_test_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

@@ -24,6 +24,9 @@ char *fs_test_shared(const char *rel);
 int fs_test_exists(const char *path);
 /* Reads a whole file; returns malloc'ed bytes (NUL-terminated) or NULL. */
 unsigned char *fs_test_read_file(const char *path, size_t *len);
+/* Runs a shell command (popen); returns its stdout (first 64 KiB, malloc'ed, NUL-terminated) or NULL,
+ * *status = pclose's raw wait status (0 = exit 0; WEXITSTATUS for the code). */
+char *fs_test_run(const char *cmd, int *status);
 
 #define TEST(name)                                                                  \
     static void test_##name(void);                                                  \

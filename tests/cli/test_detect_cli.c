@@ -9,16 +9,12 @@
 #include "../test.h"
 #include "facescore.h"
 
+/* the command's stdout; *rc = its exit code (-1: killed) */
 static char *run_capture(const char *cmd, int *rc) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 16, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - 1 - n, p)) > 0) n += k;
-    if (buf) buf[n] = 0;
-    int st = pclose(p);
+    int st = 0;
+    char *out = fs_test_run(cmd, &st);
     *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return buf;
+    return out;
 }
 
 static int count(const char *s, const char *sub) {

@@ -6,25 +6,13 @@
 
 #include "../test.h"
 
-static char *run_capture(const char *cmd, int *rc) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t k;
-    while (buf && (k = fread(buf + n, 1, cap - 1 - n, p)) > 0) n += k;
-    if (buf) buf[n] = 0;
-    *rc = pclose(p);
-    return buf;
-}
-
 TEST(model_info_prints_io_ops_params_flops) {
     const char *bin = getenv("FS_BIN");
     if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s model info tests/data/nn/tiny.tflite 2>&1", bin);
     int rc;
-    char *out = run_capture(cmd, &rc);
+    char *out = fs_test_run(cmd, &rc);
     CHECK(out);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
     CHECK(strstr(out, "format: tflite"));
@@ -37,13 +25,13 @@ TEST(model_info_prints_io_ops_params_flops) {
     CHECK(strstr(out, "FLOPs: 684"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s model info tests/data/nn/tiny.tflite --tensors 2>&1", bin);
-    out = run_capture(cmd, &rc);
+    out = fs_test_run(cmd, &rc);
     CHECK(out && rc == 0);
     CHECK(strstr(out, "#9 y3 [1,3,3,2] float32 Conv2D"));
     CHECK(strstr(out, "#5 c32 [2] float32 constant")); /* DEQUANTIZE of fp16, folded at load */
     free(out);
     snprintf(cmd, sizeof cmd, "%s model info tests/data/nn/unsupported_op.tflite 2>&1", bin);
-    out = run_capture(cmd, &rc);
+    out = fs_test_run(cmd, &rc);
     CHECK(out && rc != 0 && strstr(out, "TOPK_V2"));
     free(out);
 }
@@ -56,7 +44,7 @@ TEST(model_run_saves_named_output) {
     snprintf(cmd, sizeof cmd, "%s model run tests/data/nn/tiny.tflite --input tests/data/nn/tiny_in.f32 --output y3 --save %s 2>&1",
              bin, tmp);
     int rc;
-    char *out = run_capture(cmd, &rc);
+    char *out = fs_test_run(cmd, &rc);
     CHECK(out);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
     free(out);
@@ -69,7 +57,7 @@ TEST(model_run_saves_named_output) {
     free(want);
     /* wrong input size: a clear error */
     snprintf(cmd, sizeof cmd, "%s model run tests/data/nn/tiny.tflite --input tests/data/nn/tiny_out0.f32 --save %s 2>&1", bin, tmp);
-    out = run_capture(cmd, &rc);
+    out = fs_test_run(cmd, &rc);
     CHECK(out && rc != 0 && strstr(out, "takes 90 float32"));
     free(out);
 }

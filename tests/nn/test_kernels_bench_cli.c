@@ -8,16 +8,6 @@
 
 #include "../test.h"
 
-static char *bench_cli_run(const char *cmd, int *status) {
-    FILE *f = popen(cmd, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *out = calloc(cap, 1);
-    while (out && (got = fread(out + n, 1, cap - 1 - n, f)) > 0) n += got;
-    *status = pclose(f);
-    return out;
-}
-
 TEST(bench_model_cli_report_and_errors) {
     const char *bin = getenv("FS_BIN");
     if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
@@ -26,7 +16,7 @@ TEST(bench_model_cli_report_and_errors) {
     char cmd[2048];
     int st;
     snprintf(cmd, sizeof cmd, "%s bench model %s --reps 5 --warmup 2 --threads 2", bin, model);
-    char *out = bench_cli_run(cmd, &st);
+    char *out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     char *last = out + strlen(out) - 1;
     while (last > out && last[-1] != '\n') last--;
@@ -37,21 +27,21 @@ TEST(bench_model_cli_report_and_errors) {
     free(out);
 
     snprintf(cmd, sizeof cmd, "%s bench model /nonexistent/model.tflite 2>&1", bin);
-    out = bench_cli_run(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 1);
     CHECK_MSG(strstr(out, "/nonexistent/model.tflite"), "got: %s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench model %s --reps 0 2>&1", bin, model);
-    out = bench_cli_run(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
     CHECK_MSG(strstr(out, "--reps"), "got: %s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench model %s --bogus 2>&1", bin, model);
-    out = bench_cli_run(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench model %s --shape 1,x 2>&1", bin, model);
-    out = bench_cli_run(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2);
     free(out);
 }
@@ -65,7 +55,7 @@ TEST(bench_model_cli_dynamic_shape) {
     char cmd[2048];
     int st;
     snprintf(cmd, sizeof cmd, "%s bench model %s --shape 1,3,64,96 --reps 2 --warmup 1", bin, model);
-    char *out = bench_cli_run(cmd, &st);
+    char *out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CHECK_MSG(strstr(out, "[1,3,64,96]") && strstr(out, "median_ms "), "got: %s", out);
     free(out);

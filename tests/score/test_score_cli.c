@@ -8,17 +8,6 @@
 #include "../test.h"
 #include "facescore.h"
 
-static char *run_capture(const char *cmd, int *rc) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 16, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - 1 - n, p)) > 0) n += k;
-    if (buf) buf[n] = 0;
-    *rc = pclose(p);
-    return buf;
-}
-
 static int count(const char *s, const char *sub) {
     int n = 0;
     for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub)) n++;
@@ -36,7 +25,7 @@ TEST(score_json_on_the_sample_photo) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s score --json samples/face.jpg 2>&1", getenv("FS_BIN"));
     int rc;
-    char *out = run_capture(cmd, &rc);
+    char *out = fs_test_run(cmd, &rc);
     CHECK(out);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
     CHECK_MSG(count(out, "\n") == 1, "one line: %s", out);
@@ -67,18 +56,18 @@ TEST(score_text_largest_disclaimer_once_and_errors) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s score --largest samples/face.jpg samples/face.jpg 2>&1", getenv("FS_BIN"));
     int rc;
-    char *out = run_capture(cmd, &rc);
+    char *out = fs_test_run(cmd, &rc);
     CHECK(out && rc == 0);
     CHECK_MSG(count(out, FS_SCORE_DISCLAIMER) == 1, "%s", out);
     CHECK(count(out, "  face ") == 2);          /* one (the largest) per photo */
     CHECK(count(out, "(largest)") == 2);
     free(out);
     snprintf(cmd, sizeof cmd, "%s score --model /nonexistent.fsh samples/face.jpg 2>&1", getenv("FS_BIN"));
-    out = run_capture(cmd, &rc);
+    out = fs_test_run(cmd, &rc);
     CHECK(out && rc != 0 && strstr(out, "/nonexistent.fsh"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s score --model samples/face.jpg samples/face.jpg 2>&1", getenv("FS_BIN"));
-    out = run_capture(cmd, &rc);
+    out = fs_test_run(cmd, &rc);
     CHECK(out && rc != 0 && strstr(out, "model file"));
     free(out);
 }

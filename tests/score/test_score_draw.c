@@ -9,17 +9,6 @@
 #include "../test.h"
 #include "facescore.h"
 
-static char *run_capture(const char *cmd, int *rc) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 16, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - 1 - n, p)) > 0) n += k;
-    if (buf) buf[n] = 0;
-    *rc = pclose(p);
-    return buf;
-}
-
 static const uint8_t *px(const fs_image *im, int x, int y) {
     return im->data + (size_t)y * im->stride + (size_t)x * im->channels;
 }
@@ -33,7 +22,7 @@ TEST(score_draw_writes_score_labels) {
     snprintf(out_png, sizeof out_png, "/tmp/fs_score_draw_%d.png", (int)getpid());
     snprintf(cmd, sizeof cmd, "%s score --json --draw %s samples/face.jpg 2>&1", bin, out_png);
     int rc = -1;
-    char *json = run_capture(cmd, &rc);
+    char *json = fs_test_run(cmd, &rc);
     CHECK_MSG(json && rc == 0, "rc %d: %s", rc, json ? json : "");
     fs_image photo, drawn;
     CHECK(fs_image_load("samples/face.jpg", 3, NULL, &photo) == FS_OK);

@@ -9,16 +9,6 @@
 
 #include "../test.h"
 
-static char *run_cmd(const char *cmd, int *status) {
-    FILE *f = popen(cmd, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *out = calloc(cap, 1);
-    while (out && (got = fread(out + n, 1, cap - 1 - n, f)) > 0) n += got;
-    *status = pclose(f);
-    return out;
-}
-
 TEST(bench_train_cli_report_and_errors) {
     const char *bin = getenv("FS_BIN");
     if (!bin || !fs_test_exists(bin)) SKIP("FS_BIN not built");
@@ -29,7 +19,7 @@ TEST(bench_train_cli_report_and_errors) {
     int st;
     snprintf(cmd, sizeof cmd, "FACESCORE_MODELS=%s %s bench train --backbone mnv2 --batch 2 --steps 2 --warmup 0 "
              "--train-from 16 --threads 2 2>/dev/null", models, bin);
-    char *out = run_cmd(cmd, &st);
+    char *out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     char *last = out + strlen(out) - 1;
     while (last > out && last[-1] != '\n') last--;
@@ -39,15 +29,15 @@ TEST(bench_train_cli_report_and_errors) {
     free(out);
     /* a model file without --feature, an unknown feature, a bad option */
     snprintf(cmd, sizeof cmd, "%s bench train --backbone %s 2>&1", bin, mnv2);
-    out = run_cmd(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(out, "--feature"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench train --backbone %s --feature nosuch --batch 1 2>&1", bin, mnv2);
-    out = run_cmd(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK_MSG(out && WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(out, "nosuch"), "got: %s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench train --batch 0 2>&1", bin);
-    out = run_cmd(cmd, &st);
+    out = fs_test_run(cmd, &st);
     CHECK(out && WIFEXITED(st) && WEXITSTATUS(st) == 2 && strstr(out, "usage"));
     free(out);
     free(models);
