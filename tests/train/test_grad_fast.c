@@ -275,3 +275,53 @@ TEST(fast_fused_conv_backward) {
     }
     fs_pool_free(pools[1]), fs_pool_free(pools[2]);
 }
+
+/* gr_conv2d_backward_mx: dx masked by the input's clamp [0, 6] (the producer's clamp moved here),
+ * depthwise (masked per row in the fused pass) and other paths (separate pass), every ISA and the
+ * reference (k NULL), 1-3 threads, against the reference dx then masked; dW/db unaffected. */
+TEST(fast_conv_backward_input_mask) {
+    const gr_conv_shape ss[] = {
+        shape(2, 9, 8, 24, 24, 3, 2, 1, 0, 1, 0, 1, 24),    /* depthwise s2, C tail */
+        shape(1, 12, 12, 40, 40, 3, 1, 1, 1, 1, 1, 1, 40),  /* depthwise s1, 3 vectors */
+        shape(2, 6, 5, 5, 5, 3, 1, 1, 1, 1, 1, 1, 5),       /* depthwise, C below one vector */
+        shape(1, 9, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1),     /* fused 1x1 */
+        shape(1, 9, 9, 8, 16, 3, 2, 1, 0, 1, 0, 1, 1),      /* im2col */
+    };
+    fs_pool *pools[3] = {NULL, fs_pool_create(2), fs_pool_create(3)};
+    for (size_t i = 0; i < sizeof ss / sizeof *ss; i++) {
+        const gr_conv_shape *s = &ss[i];
+        float *x = rnd(xsz(s)), *w = rnd(wsz(s)), *dy0 = rnd(ysz(s)), *y = rnd(ysz(s)), *dw0 = rnd(wsz(s)),
+              *db0 = rnd(s->cout);
+        for (size_t q = 0; q < xsz(s); q++) x[q] = q % 5 == 0 ? 0.0f : q % 13 == 0 ? 6.0f : 3 * x[q] + 3; /* [0, 6] */
+        for (size_t q = 0; q < ysz(s); q++) y[q] = q % 7 == 0 ? 0.0f : 3 * y[q] + 3;
+        float *dyr = dup(dy0, ysz(s)), *dxr = nans(xsz(s)), *dwr = dup(dw0, wsz(s)), *dbr = dup(db0, s->cout);
+        gr_clamp_backward(dyr, y, 0.0f, 6.0f, ysz(s));
+        gr_conv2d_backward_data_ref(dxr, dyr, w, s);
+        gr_conv2d_backward_weight_ref(dwr, dbr, dyr, x, s);
+        size_t masked = 0;
+        for (size_t q = 0; q < xsz(s); q++) masked += !(0 < x[q] && x[q] < 6);
+        gr_clamp_backward(dxr, x, 0.0f, 6.0f, xsz(s));
+        CHECK(masked > xsz(s) / 10);
+        void *scratch = malloc(gr_conv_scratch_size(s, 3) + 1);
+        for (size_t a = 0; a <= sizeof isas / sizeof *isas; a++) {
+            const gr_kernels *k = a < sizeof isas / sizeof *isas ? gr_kernels_by_name(isas[a]) : NULL;
+            if (!k && a < sizeof isas / sizeof *isas) continue;
+            for (int t = 0; t < 3; t++) {
+                float *dy = dup(dy0, ysz(s)), *dx = nans(xsz(s)), *dw = dup(dw0, wsz(s)), *db = dup(db0, s->cout);
+                gr_conv2d_backward_mx_k(k, dx, dw, db, dy, y, 0.0f, 6.0f, x, w, s, scratch, pools[t], 0.0f, 6.0f);
+                size_t zeros_ok = 1;
+                for (size_t q = 0; q < xsz(s); q++)
+                    if (!(0 < x[q] && x[q] < 6) && dx[q] != 0.0f) zeros_ok = 0;
+                CHECK_MSG(zeros_ok && relerr(dx, dxr, xsz(s)) <= 1e-4 && relerr(dw, dwr, wsz(s)) <= 1e-4 &&
+                              relerr(db, dbr, s->cout) <= 1e-4 && !memcmp(dy, dyr, ysz(s) * 4),
+                          "%s shape %zu threads %d: masked zeros %d dx %.3g dw %.3g db %.3g",
+                          k ? k->name : "reference", i, t + 1, (int)zeros_ok, relerr(dx, dxr, xsz(s)),
+                          relerr(dw, dwr, wsz(s)), relerr(db, dbr, s->cout));
+                free(dy), free(dx), free(dw), free(db);
+            }
+        }
+        free(scratch), free(x), free(w), free(dy0), free(y), free(dw0), free(db0), free(dyr), free(dxr), free(dwr),
+            free(dbr);
+    }
+    fs_pool_free(pools[1]), fs_pool_free(pools[2]);
+}

@@ -8,6 +8,7 @@
  * (first fit, lowest offset) in one arena, like the forward planner. A tensor read by several active
  * nodes accumulates: the first writer overwrites (ginit), later writers go through gscratch and add.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "core/threadpool.h"
 #include "nn/ops/ops.h"
 #include "train/ft/ft_internal.h"
+#include "train/grad/grad_internal.h" /* gr_conv_path */
 
 #define GALIGN 64
 
@@ -40,6 +42,29 @@ static size_t gplace(gblock *b, int *n, size_t *top, size_t size, int t) {
 }
 
 static size_t tbytes(const ft_engine *e, int t) { return nn_numel(&e->g->tensors[t]) * sizeof(float); }
+
+/* A depthwise conv's dX is masked by its input's clamp while the input rows are in cache (see
+ * gr_conv2d_backward_mx), when that input is the clamped output of an active conv and this depthwise
+ * conv is the only writer of its gradient: the producer then skips its own clamp pass (same values).
+ * Not under FS_FT_UNFUSED (the separate-calls comparison). */
+static void move_clamps(ft_engine *e, const int *writers) {
+    if (e->unfused) return;
+    for (int k = 0; k < e->n_bn; k++) {
+        ft_bnode *b = &e->bn[k];
+        if (b->kind != FTB_CONV || !b->dx || !b->dw || b->x == e->feat || writers[b->x] != 1 ||
+            strcmp(gr_conv_path(&b->cs), "depthwise") != 0)
+            continue;
+        for (int q = 0; q < k; q++) {
+            ft_bnode *p = &e->bn[q];
+            if (p->y != b->x) continue;
+            if (p->kind == FTB_CONV && p->clamp && !p->clamp_moved) {
+                b->mask_dx = 1, b->mlo = p->lo, b->mhi = p->hi;
+                p->clamp_moved = 1;
+            }
+            break;
+        }
+    }
+}
 
 fs_status ft_backward_plan(ft_engine *e) {
     nn_graph *g = e->g;
@@ -74,6 +99,7 @@ fs_status ft_backward_plan(ft_engine *e) {
             if (dies[blk[j].t] > s) blk[w++] = blk[j];
         nb = w;
     }
+    move_clamps(e, writers);
     for (int t = 0; t < nt; t++) {
         if (born[t] != INT32_MAX && dies[t] < -1 && t != e->feat) {
             st = fs_error(FS_ERR_INTERNAL, "ft: gradient of '%s' has no producer step", g->tensors[t].name);
@@ -204,8 +230,9 @@ static void backward_node(ft_engine *e, const ft_bnode *b) {
     float *buf;
     if (b->kind == FTB_CONV && !e->unfused) { /* mask, dW, dX in one call (fused passes where it pays) */
         buf = b->dx ? dx_begin(e, b->x) : NULL;
-        gr_conv2d_backward(buf, b->dw, b->db, dy, b->clamp ? y : NULL, b->lo, b->hi, x, b->w, &b->cs, e->cscratch,
-                           e->pool);
+        gr_conv2d_backward_mx(buf, b->dw, b->db, dy, b->clamp && !b->clamp_moved ? y : NULL, b->lo, b->hi, x, b->w,
+                              &b->cs, e->cscratch, e->pool, b->mask_dx ? b->mlo : -INFINITY,
+                              b->mask_dx ? b->mhi : INFINITY);
         if (buf) dx_end(e, b->x, buf);
         PROF_MARK(conv_prof(b));
         return;

@@ -33,6 +33,9 @@ typedef struct {
     int n, h, w_, c;         /* MEAN: n, h*w in h, c;  PAD: input dims n,h,w,c */
     int pad_t, pad_l, oh, ow;/* PAD: begins and output spatial dims (4-D NHWC, channels unpadded) */
     size_t numel;            /* elements of y */
+    int mask_dx;             /* CONV: mask dx by x in [mlo, mhi] (the producer's clamp, moved here) */
+    float mlo, mhi;
+    int clamp_moved;         /* the clamp of y is applied by its only consumer's mask_dx (skip it) */
 } ft_bnode;
 
 typedef struct {

@@ -18,6 +18,7 @@
  *              dX + dW per chunk of GR_FUSE_CHUNK pixels, pixels split over threads, dW partials in
  *              the scratch (bits depend on the thread count).
  * No allocation anywhere. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,8 +213,8 @@ typedef struct {
     const gr_conv_shape *s;
     float *dx, *accT, *dbacc, *dy;
     const float *y, *x, *wT;
-    float lo, hi;
-    int T;
+    float lo, hi, xlo, xhi;
+    int T, mx;
 } dwf_job;
 
 static void dw_fused_task(void *ctx, int t, int thread) {
@@ -221,18 +222,21 @@ static void dw_fused_task(void *ctx, int t, int thread) {
     const dwf_job *j = ctx;
     int lo, hi;
     split(j->s->cin, 16, t, j->T, &lo, &hi);
-    if (lo < hi) j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->s, lo, hi);
+    if (lo < hi)
+        j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->s, lo, hi, j->mx, j->xlo,
+                             j->xhi);
 }
 
 static void dw_fused(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
-                     float hi, const float *x, const float *w, const gr_conv_shape *s, float *scratch, fs_pool *pool) {
+                     float hi, const float *x, const float *w, const gr_conv_shape *s, float *scratch, fs_pool *pool,
+                     int mx, float xlo, float xhi) {
     const int kk = s->kh * s->kw, C = s->cin;
     float *wT = scratch, *accT = wT + (size_t)kk * C, *dbacc = accT + (size_t)kk * C;
     if (dx)
         for (int c = 0; c < C; c++) /* w[c][tap] -> wT[tap][c] */
             for (int t = 0; t < kk; t++) wT[(size_t)t * C + c] = w[(size_t)c * kk + t];
     memset(accT, 0, ((size_t)kk + 1) * C * sizeof(float));
-    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, lo, hi, fs_pool_size(pool)};
+    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, lo, hi, xlo, xhi, fs_pool_size(pool), mx && dx};
     fs_pool_run(pool, j.T, dw_fused_task, &j);
     for (int c = 0; c < C; c++)
         for (int t = 0; t < kk; t++) dw[(size_t)c * kk + t] += accT[(size_t)t * C + c];
@@ -365,7 +369,7 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
     } else if (!strcmp(path, "gemm1x1")) {
         gemm_dw(k, dw, db, dy, x, s->n * s->h * s->w, s->cin, s->cout, pool);
     } else if (!strcmp(path, "depthwise")) { /* y NULL: dy is only read */
-        dw_fused(k, NULL, dw, db, (float *)dy, NULL, 0.0f, 0.0f, x, NULL, s, scratch, pool);
+        dw_fused(k, NULL, dw, db, (float *)dy, NULL, 0.0f, 0.0f, x, NULL, s, scratch, pool, 0, 0.0f, 0.0f);
     } else {
         i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool)};
         fs_pool_run(pool, j.T, i2c_weight_task, &j);
@@ -381,6 +385,10 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
         if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, s->cout, pool);
     }
 }
+
+static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
+                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
+                                     void *scratch, fs_pool *pool);
 
 /* ------------------------------------------------------------------ fused 1x1 backward */
 
@@ -420,6 +428,30 @@ static void fused_task(void *ctx, int t, int thread) {
 void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
                           float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
                           fs_pool *pool) {
+    gr_conv2d_backward_mx_k(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, -INFINITY, INFINITY);
+}
+
+void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                             float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                             fs_pool *pool, float xlo, float xhi) {
+    const int mx = dx && (xlo > -INFINITY || xhi < INFINITY);
+    if (k && dw && scratch && is_depthwise(s)) { /* dx NULL: weights only, same pass */
+        dw_fused(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, mx, xlo, xhi);
+        return;
+    }
+    gr_conv2d_backward_plain(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
+    if (mx) { /* separate pass */
+        const size_t n = (size_t)s->n * s->h * s->w * s->cin;
+        if (k) k->clamp(dx, x, xlo, xhi, n);
+        else
+            gr_clamp_backward(dx, x, xlo, xhi, n);
+    }
+}
+
+/* gr_conv2d_backward without the input mask */
+static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
+                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
+                                     void *scratch, fs_pool *pool) {
     if (k && dx && dw && scratch && fuse_1x1(s)) {
         /* dW's columns are cin; with a cin that is not a multiple of 16 (24: a 32-wide tile 1/4 empty)
          * and a cout that is, compute the transposed partial instead (cout in the columns) */
@@ -438,10 +470,6 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
         }
         return;
     }
-    if (k && dw && scratch && is_depthwise(s)) { /* dx NULL: weights only, same pass */
-        dw_fused(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
-        return;
-    }
     if (y) {
         const size_t n = (size_t)s->n * s->oh * s->ow * s->cout;
         if (k) k->clamp(dy, y, lo, hi, n);
@@ -455,6 +483,12 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
 void gr_conv2d_backward(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
                         const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool) {
     gr_conv2d_backward_k(gr_kernels_best(), dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
+}
+
+void gr_conv2d_backward_mx(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                           const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool,
+                           float xlo, float xhi) {
+    gr_conv2d_backward_mx_k(gr_kernels_best(), dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, xlo, xhi);
 }
 
 void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,

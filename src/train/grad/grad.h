@@ -78,6 +78,15 @@ void gr_conv2d_backward(float *dx, float *dw, float *db, float *dy, const float 
                         const float *x, const float *w, const gr_conv_shape *s, void *scratch,
                         struct fs_pool *pool);
 
+/* gr_conv2d_backward, then dx (not NULL) masked by the conv's input x like the clamp backward of x's
+ * producer (a conv whose output, clamped to [xlo, xhi], is x): dx[i] = (xlo < x[i] < xhi) ? dx[i] : 0.
+ * The producer's own backward then takes y = NULL (its dy, this dx, is already masked): same values
+ * as masking there. The depthwise path masks each dx row while x's rows are in cache from the dW sums
+ * (saves the producer's pass over its output); other paths mask in a separate pass. */
+void gr_conv2d_backward_mx(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                           const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool,
+                           float xlo, float xhi);
+
 /* Fully connected, x [rows][cin], w [cout][cin]:
  * dx[rows][cin] = dy w (OVERWRITES; dx may be NULL); dw[cout][cin] += dy^T x (dw may be NULL: frozen
  * weights, dx only); db[cout] += sum dy (may be NULL). */

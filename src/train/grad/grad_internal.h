@@ -15,7 +15,8 @@
  *   dw_fused_chans   the whole depthwise backward for channels [c0, c1), one pass over the rows:
  *                    dy clamped in place against y (y NULL: no clamp), dbacc[c] += its sums,
  *                    accT[kh*kw][C] += the dW sums of these channels (per output row, in row
- *                    order), dx as dw_data_rows (same bits, OVERWRITES; NULL: weights only). Every depthwise dW/db goes through it, so db's bits do not
+ *                    order), dx as dw_data_rows (same bits, OVERWRITES; NULL: weights only), then
+ *                    if mx: dx = (xlo < x < xhi) ? dx : 0 (gr_conv2d_backward_mx). Every depthwise dW/db goes through it, so db's bits do not
  *                    depend on whether dx is wanted.
  */
 #ifndef FS_TRAIN_GRAD_INTERNAL_H
@@ -35,7 +36,8 @@ typedef struct {
     void (*colsum)(float *db, const float *dy, size_t rows, int ld, int c0, int c1);
     void (*clamp)(float *dy, const float *y, float lo, float hi, size_t n); /* gr_clamp_backward */
     void (*dw_fused_chans)(float *dx, float *accT, float *dbacc, float *dy, const float *y, float lo, float hi,
-                           const float *x, const float *wT, const gr_conv_shape *s, int c0, int c1);
+                           const float *x, const float *wT, const gr_conv_shape *s, int c0, int c1, int mx,
+                           float xlo, float xhi);
 } gr_kernels;
 
 extern const gr_kernels gr_kernels_generic;
@@ -57,6 +59,9 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
 void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
                           float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
                           struct fs_pool *pool);
+void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                             float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                             struct fs_pool *pool, float xlo, float xhi);
 void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *w, int rows, int cin, int cout, struct fs_pool *pool);
 /* Which path a conv takes: "gemm1x1", "im2col", "depthwise" or "ref". */
