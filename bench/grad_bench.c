@@ -7,8 +7,9 @@
  *                                       [--cpu] [--net faceres|mnv2] [--only LAYER]
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
- * + dW + db, timed apart and as one gr_conv2d_backward call (what the engine can call; fused pass for
- * the narrow 1x1 convs). Prints per-layer medians (with --layers), the summed medians of forward and backward,
+ * + dW + db, timed apart and as one gr_conv2d_backward_mx call (what the engine calls; fused pass for
+ * the narrow 1x1 convs and the depthwise convs, which also apply the expansion conv's ReLU6 mask to
+ * their dX, so that the expansion conv skips its clamp). Prints per-layer medians (with --layers), the summed medians of forward and backward,
  * per image, and the backward/forward ratio. --min takes each layer's fastest rep instead, --cpu
  * measures this thread's CPU time instead of wall time (both: robust on a machine shared with other
  * jobs; cache and memory-bandwidth contention still show). */
@@ -177,7 +178,12 @@ int main(int argc, char **argv) {
             if (!fc) { /* the same backward as one gr_conv2d_backward call (fused for narrow 1x1) */
                 memcpy(dyc, dy, ny * 4);
                 t4 = now_ms();
-                gr_conv2d_backward(l > 0 ? dx : NULL, dw, db, dyc, y, lo, hi, x, w, &s, scratch, pool);
+                /* as the engine: a depthwise conv masks its dX by the previous conv's ReLU6 (x in [0, 6]),
+                 * and that conv then skips its own clamp */
+                const int moved_out = l + 1 < NL && net[l + 1].dw && net[l].relu6 && !net[l].dw;
+                const int moved_in = l > 0 && net[l].dw && net[l - 1].relu6 && !net[l - 1].dw;
+                gr_conv2d_backward_mx(l > 0 ? dx : NULL, dw, db, dyc, moved_out ? NULL : y, lo, hi, x, w, &s, scratch,
+                                      pool, moved_in ? 0.0f : -INFINITY, moved_in ? 6.0f : INFINITY);
                 t5 = now_ms();
             }
             if (r >= 0) {

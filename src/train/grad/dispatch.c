@@ -10,9 +10,10 @@
  *              rows; dW + db (and dX and the clamp, from gr_conv2d_backward) in one pass over the rows
  *              per channel range: bit-identical for any thread count. Scratch: (2*kh*kw + 1)*C floats.
  *   im2col     every other groups-1 conv (the first 3x3 conv, strided 1x1, padded 1x1...): per task
- *              chunks of GR_CHUNK output pixels gathered into columns, then GEMMs. dW: per-task partials
- *              summed in task order (the result depends on the thread count, reproducible for a
- *              fixed one); dX: one task per image range (dx of the image = col2im of dY.W).
+ *              chunks of GR_CHUNK output pixels gathered into columns, then GEMMs. dW and db: per-task
+ *              partials (the clamp of dY and db's sums per chunk, in cache) summed in task order (the
+ *              result depends on the thread count, reproducible for a fixed one); dX: one task per
+ *              image range (dx of the image = col2im of dY.W).
  *   ref        grouped non-depthwise convs, depth multipliers, or a missing scratch: the reference.
  *   fused      gr_conv2d_backward on a gemm1x1 conv with cout*cin <= 128*128 wanting dx and dw: clamp +
  *              dX + dW per chunk of GR_FUSE_CHUNK pixels, pixels split over threads, dW partials in
@@ -78,10 +79,13 @@ static int chunk_rows(const gr_conv_shape *s) {
     int ch = GR_CHUNK_FLOATS / (kc > 0 ? kc : 1);
     return ch < 16 ? 16 : ch > 256 ? 256 : ch;
 }
-/* per-task floats of the im2col path: columns chunk + dW partial [cout][kh*kw*cin] */
+#define GR_I2C_SLACK 16 /* floats after the columns chunk: im2col copies short runs 16 floats at a time */
+
+/* per-task floats of the im2col path: columns chunk (+ slack) + dW partial [cout][kh*kw*cin] + db
+ * partial [cout] */
 static size_t im2col_task_floats(const gr_conv_shape *s) {
     const size_t kc = (size_t)s->kh * s->kw * s->cin;
-    return (size_t)chunk_rows(s) * kc + kc * s->cout;
+    return (size_t)chunk_rows(s) * kc + GR_I2C_SLACK + kc * s->cout + s->cout;
 }
 
 /* per-task floats of the fused 1x1 path: dW partial [cout][cin] + db partial [cout] */
@@ -248,10 +252,13 @@ static void dw_fused(const gr_kernels *k, float *dx, float *dw, float *db, float
 
 /* col[p - p0][(ky*kw + kx)*cin + c] = x at output pixel p's tap (0 in the padding), p in [p0, p1).
  * Pixel coordinates are stepped, not divided; a kernel row inside the image (dilation_w 1) is one
- * contiguous run of kw*cin floats in NHWC. */
+ * contiguous run of kw*cin floats in NHWC. Runs of at most 16 floats (the RGB stem: 9) are copied as
+ * 16 fixed floats (one inlined move; the excess is overwritten by the next run, or lands in the
+ * GR_I2C_SLACK floats after the chunk) where the source has 16 floats left. */
 static void im2col(float *col, const float *x, const gr_conv_shape *s, size_t p0, size_t p1) {
     const int cin = s->cin, kc = s->kh * s->kw * cin, run = s->kw * cin;
     const size_t opix = (size_t)s->oh * s->ow;
+    const float *xend = x + (size_t)s->n * s->h * s->w * cin;
     int n = (int)(p0 / opix), oy = (int)(p0 % opix) / s->ow, ox = (int)(p0 % opix) % s->ow;
     for (size_t p = p0; p < p1; p++) {
         float *o = col + (p - p0) * kc;
@@ -260,15 +267,20 @@ static void im2col(float *col, const float *x, const gr_conv_shape *s, size_t p0
             const int iy = oy * s->sh - s->pt + ky * s->dh;
             if (s->dw == 1 && iy >= 0 && iy < s->h && ix0 >= 0 && ix0 + s->kw <= s->w) {
                 const float *src = x + (((size_t)n * s->h + iy) * s->w + ix0) * cin;
-                for (int c = 0; c < run; c++) o[c] = src[c];
+                if (run <= GR_I2C_SLACK && xend - src >= GR_I2C_SLACK)
+                    memcpy(o, src, GR_I2C_SLACK * sizeof(float));
+                else
+                    for (int c = 0; c < run; c++) o[c] = src[c];
                 o += run;
                 continue;
             }
             for (int kx = 0; kx < s->kw; kx++, o += cin) {
                 const int ix = ix0 + kx * s->dw;
-                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
-                    memset(o, 0, (size_t)cin * sizeof(float));
-                else
+                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) {
+                    if (cin <= GR_I2C_SLACK) memset(o, 0, GR_I2C_SLACK * sizeof(float));
+                    else
+                        memset(o, 0, (size_t)cin * sizeof(float));
+                } else
                     memcpy(o, x + (((size_t)n * s->h + iy) * s->w + ix) * cin, (size_t)cin * sizeof(float));
             }
         }
@@ -305,23 +317,46 @@ typedef struct {
     const float *dy, *x, *w;
     float *scratch;
     int T;
+    float *dym;             /* weight task: dy to clamp in place against y (y NULL: dy only read) */
+    const float *y;
+    float lo, hi;
+    int want_db;
 } i2c_job;
 
 /* dW partial of task t: part[cout][kc] = sum over its pixels dy^T . col (M = cout rows: full
- * microkernels; the kc = kh*kw*cin columns, 27 for an RGB 3x3, fit one masked tile) */
+ * microkernels; the kc = kh*kw*cin columns, 27 for an RGB 3x3, fit one masked tile); per chunk of
+ * pixels, first the clamp of dy (if y) and after the GEMM db's partial sums, while dy is in cache. */
 static void i2c_weight_task(void *ctx, int t, int thread) {
     (void)thread;
     const i2c_job *j = ctx;
     const gr_conv_shape *s = j->s;
-    const int kc = s->kh * s->kw * s->cin, ch = chunk_rows(s);
-    float *col = j->scratch + (size_t)t * im2col_task_floats(s), *part = col + (size_t)ch * kc;
+    const int kc = s->kh * s->kw * s->cin, ch = chunk_rows(s), co = s->cout;
+    float *col = j->scratch + (size_t)t * im2col_task_floats(s), *part = col + (size_t)ch * kc + GR_I2C_SLACK;
+    float *dbp = part + (size_t)kc * co;
     const size_t P = (size_t)s->n * s->oh * s->ow;
     const size_t p0 = P * t / j->T, p1 = P * (t + 1) / j->T;
-    memset(part, 0, (size_t)kc * s->cout * sizeof(float));
+    memset(part, 0, ((size_t)kc * co + co) * sizeof(float));
     for (size_t p = p0; p < p1; p += ch) {
         const size_t pe = p1 - p < (size_t)ch ? p1 : p + ch;
+        if (j->y) j->k->clamp(j->dym + p * co, j->y + p * co, j->lo, j->hi, (pe - p) * co);
         im2col(col, j->x, s, p, pe);
-        j->k->gemm(s->cout, kc, (int)(pe - p), j->dy + p * s->cout, 1, s->cout, col, kc, part, kc, 1);
+        j->k->gemm(co, kc, (int)(pe - p), j->dy + p * co, 1, co, col, kc, part, kc, 1);
+        if (j->want_db) j->k->colsum(dbp, j->dy + p * co, pe - p, co, 0, co);
+    }
+}
+
+/* the im2col dW (+ db, + the clamp of dy if y) over the pool; partials summed in task order */
+static void i2c_weight(const gr_kernels *k, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                       const float *x, const gr_conv_shape *s, float *scratch, fs_pool *pool) {
+    i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool), dy, y, lo, hi, db != NULL};
+    fs_pool_run(pool, j.T, i2c_weight_task, &j);
+    const size_t nw = (size_t)s->cout * s->kh * s->kw * s->cin;
+    const size_t stride = im2col_task_floats(s), off = (size_t)chunk_rows(s) * s->kh * s->kw * s->cin + GR_I2C_SLACK;
+    for (size_t q = 0; q < nw + (db ? (size_t)s->cout : 0); q++) { /* dw[oc][q], then db[oc] */
+        float acc = 0.0f;
+        for (int t = 0; t < j.T; t++) acc += scratch[t * stride + off + q];
+        if (q < nw) dw[q] += acc;
+        else db[q - nw] += acc;
     }
 }
 
@@ -356,7 +391,7 @@ void gr_conv2d_backward_data_k(const gr_kernels *k, float *dx, const float *dy, 
     } else if (!strcmp(path, "depthwise")) {
         dw_data(k, dx, dy, w, s, scratch, pool);
     } else {
-        i2c_job j = {k, s, dx, dy, NULL, w, scratch, fs_pool_size(pool)};
+        i2c_job j = {k, s, dx, dy, NULL, w, scratch, fs_pool_size(pool), NULL, NULL, 0.0f, 0.0f, 0};
         fs_pool_run(pool, j.T, i2c_data_task, &j);
     }
 }
@@ -371,18 +406,7 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
     } else if (!strcmp(path, "depthwise")) { /* y NULL: dy is only read */
         dw_fused(k, NULL, dw, db, (float *)dy, NULL, 0.0f, 0.0f, x, NULL, s, scratch, pool, 0, 0.0f, 0.0f);
     } else {
-        i2c_job j = {k, s, NULL, dy, x, NULL, scratch, fs_pool_size(pool)};
-        fs_pool_run(pool, j.T, i2c_weight_task, &j);
-        /* dw[oc][q] += sum over tasks in order of part_t[oc][q] */
-        const size_t nw = (size_t)s->cout * s->kh * s->kw * s->cin;
-        const size_t stride = im2col_task_floats(s), off = (size_t)chunk_rows(s) * s->kh * s->kw * s->cin;
-        const float *sc = scratch;
-        for (size_t q = 0; q < nw; q++) {
-            float acc = 0.0f;
-            for (int t = 0; t < j.T; t++) acc += sc[t * stride + off + q];
-            dw[q] += acc;
-        }
-        if (db) run_colsum(k, db, dy, (size_t)s->n * s->oh * s->ow, s->cout, pool);
+        i2c_weight(k, dw, db, (float *)dy, NULL, 0.0f, 0.0f, x, s, scratch, pool); /* y NULL: dy only read */
     }
 }
 
@@ -468,6 +492,11 @@ static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, 
             if (q < nw) dw[q] += acc;
             else db[q - nw] += acc;
         }
+        return;
+    }
+    if (k && dw && scratch && !strcmp(gr_conv_path(s), "im2col")) { /* clamp + dW + db per pixel chunk */
+        i2c_weight(k, dw, db, dy, y, lo, hi, x, s, scratch, pool);
+        if (dx) gr_conv2d_backward_data_k(k, dx, dy, w, s, scratch, pool);
         return;
     }
     if (y) {
