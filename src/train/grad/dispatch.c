@@ -97,8 +97,8 @@ static int fuse_1x1(const gr_conv_shape *s) { return is_1x1_gemm(s) && (long)s->
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads) {
     if (threads < 1) threads = fs_cpu_count(); /* as fs_pool_create(threads <= 0) */
     const char *p = gr_conv_path(s);
-    if (!strcmp(p, "depthwise")) /* wT [kh*kw][C], accT [kh*kw][C], db sums [C] (fused pass) */
-        return (2 * (size_t)s->kh * s->kw + 1) * s->cin * sizeof(float);
+    if (!strcmp(p, "depthwise")) /* wT [kh*kw][C], accT [kh*kw][C], db sums [C], a zero row [w][C] */
+        return ((2 * (size_t)s->kh * s->kw + 1) * s->cin + (size_t)s->w * s->cin) * sizeof(float);
     if (!strcmp(p, "im2col")) return (size_t)threads * im2col_task_floats(s) * sizeof(float);
     if (fuse_1x1(s)) return (size_t)threads * fused_task_floats(s) * sizeof(float); /* gr_conv2d_backward */
     return 0;
@@ -216,7 +216,7 @@ typedef struct {
     const gr_kernels *k;
     const gr_conv_shape *s;
     float *dx, *accT, *dbacc, *dy;
-    const float *y, *x, *wT;
+    const float *y, *x, *wT, *zrow;
     float lo, hi, xlo, xhi;
     int T, mx;
 } dwf_job;
@@ -227,20 +227,20 @@ static void dw_fused_task(void *ctx, int t, int thread) {
     int lo, hi;
     split(j->s->cin, 16, t, j->T, &lo, &hi);
     if (lo < hi)
-        j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->s, lo, hi, j->mx, j->xlo,
-                             j->xhi);
+        j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->zrow, j->s, lo, hi,
+                             j->mx, j->xlo, j->xhi);
 }
 
 static void dw_fused(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
                      float hi, const float *x, const float *w, const gr_conv_shape *s, float *scratch, fs_pool *pool,
                      int mx, float xlo, float xhi) {
     const int kk = s->kh * s->kw, C = s->cin;
-    float *wT = scratch, *accT = wT + (size_t)kk * C, *dbacc = accT + (size_t)kk * C;
+    float *wT = scratch, *accT = wT + (size_t)kk * C, *dbacc = accT + (size_t)kk * C, *zrow = dbacc + C;
     if (dx)
         for (int c = 0; c < C; c++) /* w[c][tap] -> wT[tap][c] */
             for (int t = 0; t < kk; t++) wT[(size_t)t * C + c] = w[(size_t)c * kk + t];
-    memset(accT, 0, ((size_t)kk + 1) * C * sizeof(float));
-    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, lo, hi, xlo, xhi, fs_pool_size(pool), mx && dx};
+    memset(accT, 0, ((size_t)kk + 1 + s->w) * C * sizeof(float)); /* accT, dbacc, zrow */
+    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, zrow, lo, hi, xlo, xhi, fs_pool_size(pool), mx && dx};
     fs_pool_run(pool, j.T, dw_fused_task, &j);
     for (int c = 0; c < C; c++)
         for (int t = 0; t < kk; t++) dw[(size_t)c * kk + t] += accT[(size_t)t * C + c];

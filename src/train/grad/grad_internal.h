@@ -16,7 +16,8 @@
  *                    dy clamped in place against y (y NULL: no clamp), dbacc[c] += its sums,
  *                    accT[kh*kw][C] += the dW sums of these channels (per output row, in row
  *                    order), dx as dw_data_rows (same bits, OVERWRITES; NULL: weights only), then
- *                    if mx: dx = (xlo < x < xhi) ? dx : 0 (gr_conv2d_backward_mx). Every depthwise dW/db goes through it, so db's bits do not
+ *                    if mx: dx = (xlo < x < xhi) ? dx : 0 (gr_conv2d_backward_mx). zrow: w*C zeros
+ *                    (read for kernel rows outside the image). Every depthwise dW/db goes through it, so db's bits do not
  *                    depend on whether dx is wanted.
  */
 #ifndef FS_TRAIN_GRAD_INTERNAL_H
@@ -36,8 +37,8 @@ typedef struct {
     void (*colsum)(float *db, const float *dy, size_t rows, int ld, int c0, int c1);
     void (*clamp)(float *dy, const float *y, float lo, float hi, size_t n); /* gr_clamp_backward */
     void (*dw_fused_chans)(float *dx, float *accT, float *dbacc, float *dy, const float *y, float lo, float hi,
-                           const float *x, const float *wT, const gr_conv_shape *s, int c0, int c1, int mx,
-                           float xlo, float xhi);
+                           const float *x, const float *wT, const float *zrow, const gr_conv_shape *s, int c0,
+                           int c1, int mx, float xlo, float xhi);
 } gr_kernels;
 
 extern const gr_kernels gr_kernels_generic;
