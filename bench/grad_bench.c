@@ -8,8 +8,8 @@
  *
  * Backward per layer = clamp backward on dY + dX (not for the first conv: its input is the image)
  * + dW + db, timed apart and as one gr_conv2d_backward_mx call (what the engine calls; fused pass for
- * the narrow 1x1 convs and the depthwise convs, which also apply the expansion conv's ReLU6 mask to
- * their dX, so that the expansion conv skips its clamp). Prints per-layer medians (with --layers), the summed medians of forward and backward,
+ * the narrow 1x1 convs and the depthwise convs, which also apply the previous conv's ReLU6 mask to
+ * their dX, so that the previous conv skips its clamp). Prints per-layer medians (with --layers), the summed medians of forward and backward,
  * per image, and the backward/forward ratio. --min takes each layer's fastest rep instead, --cpu
  * measures this thread's CPU time instead of wall time (both: robust on a machine shared with other
  * jobs; cache and memory-bandwidth contention still show). */
@@ -92,6 +92,21 @@ static void net_mnv2(void) {
     add(h, c, 1280, 1, 1, 0, 1);
 }
 
+/* layer l's conv geometry at batch n (TF SAME padding) */
+static gr_conv_shape layer_shape(int l, int batch) {
+    const int h = net[l].h, k = net[l].k, st = net[l].st;
+    const int oh = (h + st - 1) / st, pad = (oh - 1) * st + k - h;
+    return (gr_conv_shape){batch, h, h, net[l].cin, oh, oh, net[l].cout, k, k, st, st, 1, 1, pad / 2, pad / 2,
+                           net[l].dw ? net[l].cin : 1};
+}
+
+/* does layer l's backward mask its dX by layer l-1's ReLU6 (the engine's move_clamps)? */
+static int masks_input(int l, int batch) {
+    if (l <= 0 || l >= NL || !net[l - 1].relu6) return 0;
+    const gr_conv_shape s = layer_shape(l, batch);
+    return gr_conv_masks_in_pass(&s);
+}
+
 int main(int argc, char **argv) {
     int batch = 8, threads = 1, reps = 5, show = 0, mnv2 = 0, only = -1;
     for (int i = 1; i < argc; i++) {
@@ -127,10 +142,7 @@ int main(int argc, char **argv) {
         /* ReLU6 convs; the FC has a ReLU (faceres' feats/Relu) */
         const float hi = !fc && net[l].relu6 ? 6.0f : INFINITY, lo = fc || net[l].relu6 ? 0.0f : -INFINITY;
         if (!fc) {
-            const int h = net[l].h, k = net[l].k, st = net[l].st;
-            const int oh = (h + st - 1) / st, pad = (oh - 1) * st + k - h; /* TF SAME */
-            s = (gr_conv_shape){batch, h, h, net[l].cin, oh, oh, net[l].cout, k, k, st, st, 1, 1, pad / 2, pad / 2,
-                                net[l].dw ? net[l].cin : 1};
+            s = layer_shape(l, batch);
         } else {
             s = (gr_conv_shape){batch, 7, 7, feat, 1, 1, heads, 1, 1, 1, 1, 1, 1, 0, 0, 1};
         }
@@ -178,10 +190,9 @@ int main(int argc, char **argv) {
             if (!fc) { /* the same backward as one gr_conv2d_backward call (fused for narrow 1x1) */
                 memcpy(dyc, dy, ny * 4);
                 t4 = now_ms();
-                /* as the engine: a depthwise conv masks its dX by the previous conv's ReLU6 (x in [0, 6]),
-                 * and that conv then skips its own clamp */
-                const int moved_out = l + 1 < NL && net[l + 1].dw && net[l].relu6 && !net[l].dw;
-                const int moved_in = l > 0 && net[l].dw && net[l - 1].relu6 && !net[l - 1].dw;
+                /* as the engine: a depthwise / fused 1x1 conv masks its dX by the previous conv's ReLU6
+                 * (x in [0, 6]), and that conv then skips its own clamp */
+                const int moved_out = masks_input(l + 1, batch), moved_in = masks_input(l, batch);
                 gr_conv2d_backward_mx(l > 0 ? dx : NULL, dw, db, dyc, moved_out ? NULL : y, lo, hi, x, w, &s, scratch,
                                       pool, moved_in ? 0.0f : -INFINITY, moved_in ? 6.0f : INFINITY);
                 t5 = now_ms();

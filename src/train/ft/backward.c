@@ -19,7 +19,7 @@
 #include "core/threadpool.h"
 #include "nn/ops/ops.h"
 #include "train/ft/ft_internal.h"
-#include "train/grad/grad_internal.h" /* gr_conv_path */
+#include "train/grad/grad_internal.h" /* gr_conv_masks_in_pass */
 
 #define GALIGN 64
 
@@ -43,16 +43,18 @@ static size_t gplace(gblock *b, int *n, size_t *top, size_t size, int t) {
 
 static size_t tbytes(const ft_engine *e, int t) { return nn_numel(&e->g->tensors[t]) * sizeof(float); }
 
-/* A depthwise conv's dX is masked by its input's clamp while the input rows are in cache (see
- * gr_conv2d_backward_mx), when that input is the clamped output of an active conv and this depthwise
- * conv is the only writer of its gradient: the producer then skips its own clamp pass (same values).
- * Not under FS_FT_UNFUSED (the separate-calls comparison). */
+/* A conv's dX is masked by its input's clamp while the input is in cache (gr_conv2d_backward_mx: the
+ * depthwise pass and the fused pass of the narrow 1x1 convs), when that input is the clamped output
+ * of an active conv and this conv is the only writer of its gradient: the producer then skips its
+ * own clamp pass (same values). MobileNetV2 / faceres: the expansion conv's ReLU6 moves into the
+ * depthwise conv, the depthwise conv's into the projection conv up to 28x28. Not under
+ * FS_FT_UNFUSED (the separate-calls comparison). */
 static void move_clamps(ft_engine *e, const int *writers) {
     if (e->unfused) return;
     for (int k = 0; k < e->n_bn; k++) {
         ft_bnode *b = &e->bn[k];
         if (b->kind != FTB_CONV || !b->dx || !b->dw || b->x == e->feat || writers[b->x] != 1 ||
-            strcmp(gr_conv_path(&b->cs), "depthwise") != 0)
+            !gr_conv_masks_in_pass(&b->cs))
             continue;
         for (int q = 0; q < k; q++) {
             ft_bnode *p = &e->bn[q];

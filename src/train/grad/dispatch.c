@@ -410,9 +410,11 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
     }
 }
 
-static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
-                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
-                                     void *scratch, fs_pool *pool);
+static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
+                                    float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
+                                    void *scratch, fs_pool *pool, float xlo, float xhi);
+
+int gr_conv_masks_in_pass(const gr_conv_shape *s) { return is_depthwise(s) || fuse_1x1(s); }
 
 /* ------------------------------------------------------------------ fused 1x1 backward */
 
@@ -423,8 +425,8 @@ typedef struct {
     const gr_conv_shape *s;
     float *dx, *dy, *scratch;
     const float *y, *x, *w;
-    float lo, hi;
-    int clamp, T, want_db, trans;
+    float lo, hi, xlo, xhi;
+    int clamp, T, want_db, trans, mx;
 } fused_job;
 
 /* pixels [P*t/T, P*(t+1)/T) in chunks: clamp dY, dX = dY.W, part_t += dY^T.X, dbpart_t += sums */
@@ -441,6 +443,7 @@ static void fused_task(void *ctx, int t, int thread) {
         float *dyc = j->dy + p * cout;
         if (j->clamp) j->k->clamp(dyc, j->y + p * cout, j->lo, j->hi, (size_t)m * cout);
         j->k->gemm(m, cin, cout, dyc, cout, 1, j->w, cin, j->dx + p * cin, cin, 0);
+        if (j->mx) j->k->clamp(j->dx + p * cin, j->x + p * cin, j->xlo, j->xhi, (size_t)m * cin); /* x: in cache next */
         if (j->trans) /* part[cin][cout] += X^T.dY: the wider dimension in the columns */
             j->k->gemm(cin, cout, m, j->x + p * cin, 1, cin, dyc, cout, part, cout, 1);
         else
@@ -463,7 +466,7 @@ void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *d
         dw_fused(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, mx, xlo, xhi);
         return;
     }
-    gr_conv2d_backward_plain(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
+    if (gr_conv2d_backward_plain(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, xlo, xhi)) return;
     if (mx) { /* separate pass */
         const size_t n = (size_t)s->n * s->h * s->w * s->cin;
         if (k) k->clamp(dx, x, xlo, xhi, n);
@@ -472,15 +475,16 @@ void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *d
     }
 }
 
-/* gr_conv2d_backward without the input mask */
-static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
-                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
-                                     void *scratch, fs_pool *pool) {
+/* gr_conv2d_backward; returns 1 if it also applied the input mask [xlo, xhi] (the fused 1x1 pass,
+ * per chunk in cache), else 0 (the caller masks) */
+static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
+                                    float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
+                                    void *scratch, fs_pool *pool, float xlo, float xhi) {
     if (k && dx && dw && scratch && fuse_1x1(s)) {
         /* dW's columns are cin; with a cin that is not a multiple of 16 (24: a 32-wide tile 1/4 empty)
          * and a cout that is, compute the transposed partial instead (cout in the columns) */
-        fused_job j = {k, s, dx, dy, scratch, y, x, w, lo, hi, y != NULL, fs_pool_size(pool), db != NULL,
-                       s->cin % 16 != 0 && s->cout % 16 == 0};
+        fused_job j = {k,    s, dx, dy, scratch, y, x, w, lo, hi, xlo, xhi, y != NULL, fs_pool_size(pool), db != NULL,
+                       s->cin % 16 != 0 && s->cout % 16 == 0, dx && (xlo > -INFINITY || xhi < INFINITY)};
         fs_pool_run(pool, j.T, fused_task, &j);
         const size_t nw = (size_t)s->cout * s->cin, stride = fused_task_floats(s);
         const float *sc = scratch;
@@ -492,12 +496,12 @@ static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, 
             if (q < nw) dw[q] += acc;
             else db[q - nw] += acc;
         }
-        return;
+        return j.mx;
     }
     if (k && dw && scratch && !strcmp(gr_conv_path(s), "im2col")) { /* clamp + dW + db per pixel chunk */
         i2c_weight(k, dw, db, dy, y, lo, hi, x, s, scratch, pool);
         if (dx) gr_conv2d_backward_data_k(k, dx, dy, w, s, scratch, pool);
-        return;
+        return 0;
     }
     if (y) {
         const size_t n = (size_t)s->n * s->oh * s->ow * s->cout;
@@ -507,6 +511,7 @@ static void gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, 
     }
     if (dw) gr_conv2d_backward_weight_k(k, dw, db, dy, x, s, scratch, pool);
     if (dx) gr_conv2d_backward_data_k(k, dx, dy, w, s, scratch, pool);
+    return 0;
 }
 
 void gr_conv2d_backward(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,

@@ -81,8 +81,9 @@ void gr_conv2d_backward(float *dx, float *dw, float *db, float *dy, const float 
 /* gr_conv2d_backward, then dx (not NULL) masked by the conv's input x like the clamp backward of x's
  * producer (a conv whose output, clamped to [xlo, xhi], is x): dx[i] = (xlo < x[i] < xhi) ? dx[i] : 0.
  * The producer's own backward then takes y = NULL (its dy, this dx, is already masked): same values
- * as masking there. The depthwise path masks each dx row while x's rows are in cache from the dW sums
- * (saves the producer's pass over its output); other paths mask in a separate pass. */
+ * as masking there. The depthwise path masks each dx row while x's rows are in cache from the dW sums,
+ * the fused 1x1 pass each pixel chunk before its dW reads x (both save the producer's pass over its
+ * output, and the write-back of its clamped dy); other paths mask in a separate pass. */
 void gr_conv2d_backward_mx(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
                            const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool,
                            float xlo, float xhi);

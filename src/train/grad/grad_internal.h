@@ -65,6 +65,9 @@ void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *d
                              struct fs_pool *pool, float xlo, float xhi);
 void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *w, int rows, int cin, int cout, struct fs_pool *pool);
+/* 1 if gr_conv2d_backward_mx applies its input mask inside its own pass over the pixels (x in cache:
+ * the depthwise pass, the fused 1x1 pass when dx and dw are both wanted), else 0 (a separate pass). */
+int gr_conv_masks_in_pass(const gr_conv_shape *s);
 /* Which path a conv takes: "gemm1x1", "im2col", "depthwise" or "ref". */
 const char *gr_conv_path(const gr_conv_shape *s);
 #endif
