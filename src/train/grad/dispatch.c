@@ -182,6 +182,32 @@ static void gemm_dw(const gr_kernels *k, float *dw, float *db, const float *dy, 
     if (db) run_colsum(k, db, dy, (size_t)rows, cout, pool);
 }
 
+/* the whole 1x1 / FC backward (dW, db, dX: each may be NULL) in ONE pool run: task t does its
+ * share of the dW GEMM, of db's column sums and of the dX GEMM, with the same partitions (hence the
+ * same bits) as gemm_dw + gemm_dx, and two pool handovers less per layer */
+typedef struct {
+    gemm_job w, x;     /* dW += dY^T.X and dX = dY.W (M = 0: not wanted) */
+    colsum_job b;      /* c = 0: not wanted */
+} gemm3_job;
+
+static void gemm3_task(void *ctx, int t, int thread) {
+    gemm3_job *j = ctx;
+    if (j->w.M) gemm_task(&j->w, t, thread);
+    if (j->b.c) colsum_task(&j->b, t, thread);
+    if (j->x.M) gemm_task(&j->x, t, thread);
+}
+
+static void gemm_all(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *w, int rows, int cin, int cout, fs_pool *pool) {
+    const int T = fs_pool_size(pool);
+    gemm3_job j = {{k, dw ? cout : 0, cin, rows, dy, x, 1, cout, cin, dw, cin, 1, T, 0},
+                   {k, dx ? rows : 0, cin, cout, dy, w, cout, 1, cin, dx, cin, 0, T, 0},
+                   {k, db, dy, (size_t)rows, db ? cout : 0, T}};
+    j.w.by_rows = j.w.M >= 4 * T || j.w.N < 32 * T; /* as run_gemm */
+    j.x.by_rows = j.x.M >= 4 * T || j.x.N < 32 * T;
+    fs_pool_run(pool, T, gemm3_task, &j);
+}
+
 /* ------------------------------------------------------------------ depthwise */
 
 typedef struct {
@@ -509,6 +535,10 @@ static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, f
         else
             gr_clamp_backward(dy, y, lo, hi, n); /* the reference (k == NULL: FS_GRAD_REF) */
     }
+    if (k && !strcmp(gr_conv_path(s), "gemm1x1")) { /* dW, db, dX in one pool run */
+        gemm_all(k, dx, dw, dw ? db : NULL, dy, x, w, s->n * s->h * s->w, s->cin, s->cout, pool);
+        return 0;
+    }
     if (dw) gr_conv2d_backward_weight_k(k, dw, db, dy, x, s, scratch, pool);
     if (dx) gr_conv2d_backward_data_k(k, dx, dy, w, s, scratch, pool);
     return 0;
@@ -531,8 +561,7 @@ void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, cons
         gr_fc_backward_ref(dx, dw, db, dy, x, w, rows, cin, cout);
         return;
     }
-    if (dx) gemm_dx(k, dx, dy, w, rows, cin, cout, pool);
-    gemm_dw(k, dw, db, dy, x, rows, cin, cout, pool);
+    gemm_all(k, dx, dw, db, dy, x, w, rows, cin, cout, pool);
 }
 
 void gr_conv2d_backward_data(float *dx, const float *dy, const float *w, const gr_conv_shape *s, void *scratch,
