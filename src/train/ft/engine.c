@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "nn/model.h"
 #include "nn/ops/ops.h"
 #include "train/ft/ft_internal.h"
@@ -636,12 +637,32 @@ fs_status ft_forward(ft_engine *e, int train) {
     return FS_OK;
 }
 
+/* zero the parameter gradients (MobileNetV2: 9 MB) over the pool, in fixed 1 MiB chunks */
+#define FT_ZERO_CHUNK 262144
+typedef struct { float *p; size_t n; } zero_job;
+
+static void zero_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const zero_job *j = ctx;
+    const size_t a = (size_t)t * FT_ZERO_CHUNK, len = j->n - a < FT_ZERO_CHUNK ? j->n - a : FT_ZERO_CHUNK;
+    memset(j->p + a, 0, len * sizeof(float));
+}
+
+static void zero_grads(ft_engine *e) {
+    if (!e->pool || e->n_params < 2 * FT_ZERO_CHUNK) {
+        memset(e->grads, 0, e->n_params * sizeof(float));
+        return;
+    }
+    zero_job j = {e->grads, e->n_params};
+    fs_pool_run(e->pool, (int)((e->n_params + FT_ZERO_CHUNK - 1) / FT_ZERO_CHUNK), zero_task, &j);
+}
+
 fs_status ft_backward(ft_engine *e, int n, const float *y, const float *g, ft_step_stats *st) {
     if (n < 1 || n > e->B || !y) return fs_error(FS_ERR_ARG, "ft: %d rows (1..%d) / no targets", n, e->B);
     ft_step_stats tmp;
     if (!st) st = &tmp;
     memset(st, 0, sizeof *st);
-    memset(e->grads, 0, e->n_params * sizeof(float));
+    zero_grads(e);
     float *gfeat = ft_grad_of(e, e->feat);
     ft_heads_backward(e, n, y, g, gfeat, st); /* gfeat NULL: heads only (backbone frozen) */
     if (gfeat) ft_backward_graph(e);
