@@ -325,3 +325,55 @@ TEST(fast_conv_backward_input_mask) {
     }
     fs_pool_free(pools[1]), fs_pool_free(pools[2]);
 }
+
+/* gr_conv2d_backward_add: dx accumulated (dx += the data gradient) on the 1x1 GEMM paths (fused
+ * narrow pass and the one-run wide path), every ISA, 1-3 threads; dW/db as usual; -1 and nothing
+ * touched for other geometries or without fast kernels. */
+TEST(fast_conv_backward_dx_add) {
+    const gr_conv_shape ss[] = {
+        shape(2, 9, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1),    /* fused pass */
+        shape(1, 12, 12, 16, 96, 1, 1, 1, 0, 0, 0, 0, 1),  /* fused, one-vector columns */
+        shape(1, 7, 7, 200, 100, 1, 1, 1, 0, 0, 0, 0, 1),  /* wide: one pool run, K over GR_KC */
+        shape(1, 5, 5, 300, 24, 1, 1, 1, 0, 0, 0, 0, 1),   /* K = cout 24, cin 300 */
+    };
+    fs_pool *pools[3] = {NULL, fs_pool_create(2), fs_pool_create(3)};
+    for (size_t i = 0; i < sizeof ss / sizeof *ss; i++) {
+        const gr_conv_shape *s = &ss[i];
+        CHECK(gr_conv_dx_can_add(s) == (gr_kernels_best() != NULL));
+        float *x = rnd(xsz(s)), *w = rnd(wsz(s)), *dy0 = rnd(ysz(s)), *y = rnd(ysz(s)), *dw0 = rnd(wsz(s)),
+              *db0 = rnd(s->cout), *dx0 = rnd(xsz(s));
+        for (size_t q = 0; q < ysz(s); q++) y[q] = q % 7 == 0 ? 0.0f : 3 * y[q] + 3;
+        float *dyr = dup(dy0, ysz(s)), *dxr = nans(xsz(s)), *dwr = dup(dw0, wsz(s)), *dbr = dup(db0, s->cout);
+        gr_clamp_backward(dyr, y, 0.0f, 6.0f, ysz(s));
+        gr_conv2d_backward_data_ref(dxr, dyr, w, s);
+        gr_conv2d_backward_weight_ref(dwr, dbr, dyr, x, s);
+        for (size_t q = 0; q < xsz(s); q++) dxr[q] += dx0[q];
+        void *scratch = malloc(gr_conv_scratch_size(s, 3) + 1);
+        for (size_t a = 0; a < sizeof isas / sizeof *isas; a++) {
+            const gr_kernels *k = gr_kernels_by_name(isas[a]);
+            if (!k) continue;
+            for (int t = 0; t < 3; t++) {
+                float *dy = dup(dy0, ysz(s)), *dx = dup(dx0, xsz(s)), *dw = dup(dw0, wsz(s)), *db = dup(db0, s->cout);
+                CHECK(gr_conv2d_backward_add_k(k, dx, dw, db, dy, y, 0.0f, 6.0f, x, w, s, scratch, pools[t]) == 0);
+                CHECK_MSG(relerr(dx, dxr, xsz(s)) <= 1e-4 && relerr(dw, dwr, wsz(s)) <= 1e-4 &&
+                              relerr(db, dbr, s->cout) <= 1e-4 && !memcmp(dy, dyr, ysz(s) * 4),
+                          "%s shape %zu threads %d: dx %.3g dw %.3g db %.3g", isas[a], i, t + 1,
+                          relerr(dx, dxr, xsz(s)), relerr(dw, dwr, wsz(s)), relerr(db, dbr, s->cout));
+                free(dy), free(dx), free(dw), free(db);
+            }
+        }
+        free(scratch), free(x), free(w), free(dy0), free(y), free(dw0), free(db0), free(dx0), free(dyr), free(dxr),
+            free(dwr), free(dbr);
+    }
+    /* not a 1x1 GEMM geometry, or the references: refused, dx untouched */
+    const gr_conv_shape d = shape(1, 6, 6, 16, 16, 3, 1, 1, 1, 1, 1, 1, 16);
+    float *x = rnd(xsz(&d)), *w = rnd(wsz(&d)), *dy = rnd(ysz(&d)), *dx = rnd(xsz(&d)), *dx1 = dup(dx, xsz(&d));
+    void *scratch = malloc(gr_conv_scratch_size(&d, 1));
+    CHECK(!gr_conv_dx_can_add(&d));
+    CHECK(gr_conv2d_backward_add_k(gr_kernels_by_name("generic"), dx, NULL, NULL, dy, NULL, 0, 0, x, w, &d, scratch,
+                                   NULL) == -1);
+    CHECK(gr_conv2d_backward_add_k(NULL, dx, NULL, NULL, dy, NULL, 0, 0, x, w, &ss[0], scratch, NULL) == -1);
+    CHECK(!memcmp(dx, dx1, xsz(&d) * 4));
+    free(x), free(w), free(dy), free(dx), free(dx1), free(scratch);
+    fs_pool_free(pools[1]), fs_pool_free(pools[2]);
+}

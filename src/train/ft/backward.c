@@ -19,7 +19,7 @@
 #include "core/threadpool.h"
 #include "nn/ops/ops.h"
 #include "train/ft/ft_internal.h"
-#include "train/grad/grad_internal.h" /* gr_conv_masks_in_pass */
+#include "train/grad/grad_internal.h" /* gr_conv_masks_in_pass, gr_conv_dx_can_add */
 
 #define GALIGN 64
 
@@ -231,6 +231,12 @@ static void backward_node(ft_engine *e, const ft_bnode *b) {
     double t0 = e->prof_ms ? ft_now_ms() : 0;
     float *buf;
     if (b->kind == FTB_CONV && !e->unfused) { /* mask, dW, dX in one call (fused passes where it pays) */
+        if (b->dx && e->ginit[b->x] && gr_conv_dx_can_add(&b->cs)) { /* a second writer: accumulate in place */
+            gr_conv2d_backward_add(ft_grad_of(e, b->x), b->dw, b->db, dy, b->clamp && !b->clamp_moved ? y : NULL, b->lo,
+                                   b->hi, x, b->w, &b->cs, e->cscratch, e->pool);
+            PROF_MARK(conv_prof(b));
+            return;
+        }
         buf = b->dx ? dx_begin(e, b->x) : NULL;
         gr_conv2d_backward_mx(buf, b->dw, b->db, dy, b->clamp && !b->clamp_moved ? y : NULL, b->lo, b->hi, x, b->w,
                               &b->cs, e->cscratch, e->pool, b->mask_dx ? b->mlo : -INFINITY,

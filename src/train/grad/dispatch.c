@@ -198,10 +198,10 @@ static void gemm3_task(void *ctx, int t, int thread) {
 }
 
 static void gemm_all(const gr_kernels *k, float *dx, float *dw, float *db, const float *dy, const float *x,
-                     const float *w, int rows, int cin, int cout, fs_pool *pool) {
+                     const float *w, int rows, int cin, int cout, fs_pool *pool, int dx_add) {
     const int T = fs_pool_size(pool);
     gemm3_job j = {{k, dw ? cout : 0, cin, rows, dy, x, 1, cout, cin, dw, cin, 1, T, 0},
-                   {k, dx ? rows : 0, cin, cout, dy, w, cout, 1, cin, dx, cin, 0, T, 0},
+                   {k, dx ? rows : 0, cin, cout, dy, w, cout, 1, cin, dx, cin, dx_add, T, 0},
                    {k, db, dy, (size_t)rows, db ? cout : 0, T}};
     j.w.by_rows = j.w.M >= 4 * T || j.w.N < 32 * T; /* as run_gemm */
     j.x.by_rows = j.x.M >= 4 * T || j.x.N < 32 * T;
@@ -438,9 +438,12 @@ void gr_conv2d_backward_weight_k(const gr_kernels *k, float *dw, float *db, cons
 
 static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
-                                    void *scratch, fs_pool *pool, float xlo, float xhi);
+                                    void *scratch, fs_pool *pool, float xlo, float xhi, int dx_add);
 
 int gr_conv_masks_in_pass(const gr_conv_shape *s) { return is_depthwise(s) || fuse_1x1(s); }
+static void conv_backward(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                          float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch, fs_pool *pool,
+                          float xlo, float xhi, int dx_add);
 
 /* ------------------------------------------------------------------ fused 1x1 backward */
 
@@ -452,7 +455,7 @@ typedef struct {
     float *dx, *dy, *scratch;
     const float *y, *x, *w;
     float lo, hi, xlo, xhi;
-    int clamp, T, want_db, trans, mx;
+    int clamp, T, want_db, trans, mx, dx_add;
 } fused_job;
 
 /* pixels [P*t/T, P*(t+1)/T) in chunks: clamp dY, dX = dY.W, part_t += dY^T.X, dbpart_t += sums */
@@ -468,7 +471,7 @@ static void fused_task(void *ctx, int t, int thread) {
         const int m = (int)(p1 - p < GR_FUSE_CHUNK ? p1 - p : GR_FUSE_CHUNK);
         float *dyc = j->dy + p * cout;
         if (j->clamp) j->k->clamp(dyc, j->y + p * cout, j->lo, j->hi, (size_t)m * cout);
-        j->k->gemm(m, cin, cout, dyc, cout, 1, j->w, cin, j->dx + p * cin, cin, 0);
+        j->k->gemm(m, cin, cout, dyc, cout, 1, j->w, cin, j->dx + p * cin, cin, j->dx_add);
         if (j->mx) j->k->clamp(j->dx + p * cin, j->x + p * cin, j->xlo, j->xhi, (size_t)m * cin); /* x: in cache next */
         if (j->trans) /* part[cin][cout] += X^T.dY: the wider dimension in the columns */
             j->k->gemm(cin, cout, m, j->x + p * cin, 1, cin, dyc, cout, part, cout, 1);
@@ -487,12 +490,35 @@ void gr_conv2d_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, 
 void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
                              float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
                              fs_pool *pool, float xlo, float xhi) {
+    conv_backward(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, xlo, xhi, 0);
+}
+
+int gr_conv_dx_can_add(const gr_conv_shape *s) { return gr_kernels_best() != NULL && is_1x1_gemm(s); }
+
+int gr_conv2d_backward_add_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                             float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                             fs_pool *pool) {
+    if (!k || !dx || !is_1x1_gemm(s)) return -1;
+    conv_backward(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, -INFINITY, INFINITY, 1);
+    return 0;
+}
+
+int gr_conv2d_backward_add(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                           const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool) {
+    return gr_conv2d_backward_add_k(gr_kernels_best(), dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool);
+}
+
+/* the backward with an input mask [xlo, xhi] (none: infinite) and dx overwritten or (dx_add: the
+ * 1x1 GEMM paths only) accumulated */
+static void conv_backward(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                          float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch, fs_pool *pool,
+                          float xlo, float xhi, int dx_add) {
     const int mx = dx && (xlo > -INFINITY || xhi < INFINITY);
     if (k && dw && scratch && is_depthwise(s)) { /* dx NULL: weights only, same pass */
         dw_fused(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, mx, xlo, xhi);
         return;
     }
-    if (gr_conv2d_backward_plain(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, xlo, xhi)) return;
+    if (gr_conv2d_backward_plain(k, dx, dw, db, dy, y, lo, hi, x, w, s, scratch, pool, xlo, xhi, dx_add)) return;
     if (mx) { /* separate pass */
         const size_t n = (size_t)s->n * s->h * s->w * s->cin;
         if (k) k->clamp(dx, x, xlo, xhi, n);
@@ -505,12 +531,12 @@ void gr_conv2d_backward_mx_k(const gr_kernels *k, float *dx, float *dw, float *d
  * per chunk in cache), else 0 (the caller masks) */
 static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y,
                                     float lo, float hi, const float *x, const float *w, const gr_conv_shape *s,
-                                    void *scratch, fs_pool *pool, float xlo, float xhi) {
+                                    void *scratch, fs_pool *pool, float xlo, float xhi, int dx_add) {
     if (k && dx && dw && scratch && fuse_1x1(s)) {
         /* dW's columns are cin; with a cin that is not a multiple of 16 (24: a 32-wide tile 1/4 empty)
          * and a cout that is, compute the transposed partial instead (cout in the columns) */
         fused_job j = {k,    s, dx, dy, scratch, y, x, w, lo, hi, xlo, xhi, y != NULL, fs_pool_size(pool), db != NULL,
-                       s->cin % 16 != 0 && s->cout % 16 == 0, dx && (xlo > -INFINITY || xhi < INFINITY)};
+                       s->cin % 16 != 0 && s->cout % 16 == 0, dx && (xlo > -INFINITY || xhi < INFINITY), dx_add};
         fs_pool_run(pool, j.T, fused_task, &j);
         const size_t nw = (size_t)s->cout * s->cin, stride = fused_task_floats(s);
         const float *sc = scratch;
@@ -536,7 +562,7 @@ static int gr_conv2d_backward_plain(const gr_kernels *k, float *dx, float *dw, f
             gr_clamp_backward(dy, y, lo, hi, n); /* the reference (k == NULL: FS_GRAD_REF) */
     }
     if (k && !strcmp(gr_conv_path(s), "gemm1x1")) { /* dW, db, dX in one pool run */
-        gemm_all(k, dx, dw, dw ? db : NULL, dy, x, w, s->n * s->h * s->w, s->cin, s->cout, pool);
+        gemm_all(k, dx, dw, dw ? db : NULL, dy, x, w, s->n * s->h * s->w, s->cin, s->cout, pool, dx_add);
         return 0;
     }
     if (dw) gr_conv2d_backward_weight_k(k, dw, db, dy, x, s, scratch, pool);
@@ -561,7 +587,7 @@ void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, cons
         gr_fc_backward_ref(dx, dw, db, dy, x, w, rows, cin, cout);
         return;
     }
-    gemm_all(k, dx, dw, db, dy, x, w, rows, cin, cout, pool);
+    gemm_all(k, dx, dw, db, dy, x, w, rows, cin, cout, pool, 0);
 }
 
 void gr_conv2d_backward_data(float *dx, const float *dy, const float *w, const gr_conv_shape *s, void *scratch,

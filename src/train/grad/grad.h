@@ -88,6 +88,12 @@ void gr_conv2d_backward_mx(float *dx, float *dw, float *db, float *dy, const flo
                            const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool,
                            float xlo, float xhi);
 
+/* gr_conv2d_backward with dx ACCUMULATED (dx += ...) instead of overwritten: a tensor read by several
+ * convs sums their gradients without a scratch pass. Only for the 1x1 stride-1 GEMM geometry with the
+ * fast kernels (gr_conv_dx_can_add in grad_internal.h); returns -1 (nothing done) otherwise. */
+int gr_conv2d_backward_add(float *dx, float *dw, float *db, float *dy, const float *y, float lo, float hi,
+                           const float *x, const float *w, const gr_conv_shape *s, void *scratch, struct fs_pool *pool);
+
 /* Fully connected, x [rows][cin], w [cout][cin]:
  * dx[rows][cin] = dy w (OVERWRITES; dx may be NULL); dw[cout][cin] += dy^T x (dw may be NULL: frozen
  * weights, dx only); db[cout] += sum dy (may be NULL). */

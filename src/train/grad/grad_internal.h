@@ -68,6 +68,11 @@ void gr_fc_backward_k(const gr_kernels *k, float *dx, float *dw, float *db, cons
 /* 1 if gr_conv2d_backward_mx applies its input mask inside its own pass over the pixels (x in cache:
  * the depthwise pass, the fused 1x1 pass when dx and dw are both wanted), else 0 (a separate pass). */
 int gr_conv_masks_in_pass(const gr_conv_shape *s);
+/* 1 if gr_conv2d_backward_add can accumulate this conv's dx (1x1 stride-1 GEMM geometry, fast kernels). */
+int gr_conv_dx_can_add(const gr_conv_shape *s);
+int gr_conv2d_backward_add_k(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
+                             float hi, const float *x, const float *w, const gr_conv_shape *s, void *scratch,
+                             struct fs_pool *pool);
 /* Which path a conv takes: "gemm1x1", "im2col", "depthwise" or "ref". */
 const char *gr_conv_path(const gr_conv_shape *s);
 #endif
