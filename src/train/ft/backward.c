@@ -133,24 +133,41 @@ float *ft_grad_of(ft_engine *e, int t) {
     return (float *)((char *)e->garena + e->goff[t]);
 }
 
+/* d (+)= src over the pool in fixed chunks (element-wise: same result for any split) */
+#define FT_COPY_CHUNK 65536
+typedef struct { float *d; const float *src; size_t n; int add; } copy_job;
+
+static void copy_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const copy_job *j = ctx;
+    const size_t a = (size_t)t * FT_COPY_CHUNK, len = j->n - a < FT_COPY_CHUNK ? j->n - a : FT_COPY_CHUNK;
+    float *d = j->d + a;
+    const float *s = j->src + a;
+    if (!j->add) memcpy(d, s, len * sizeof(float));
+    else
+        for (size_t i = 0; i < len; i++) d[i] += s[i];
+}
+
+static void copy_add(ft_engine *e, float *d, const float *src, size_t n, int add) {
+    copy_job j = {d, src, n, add};
+    if (!e->pool || n < 2 * FT_COPY_CHUNK) {
+        for (size_t a = 0; a < n; a += FT_COPY_CHUNK) copy_task(&j, (int)(a / FT_COPY_CHUNK), 0);
+        return;
+    }
+    fs_pool_run(e->pool, (int)((n + FT_COPY_CHUNK - 1) / FT_COPY_CHUNK), copy_task, &j);
+}
+
 /* Where a gradient of t goes: its own buffer the first time, else the scratch (then added). */
 static float *dx_begin(ft_engine *e, int t) { return e->ginit[t] ? e->gscratch : ft_grad_of(e, t); }
 
 static void dx_end(ft_engine *e, int t, float *buf) {
-    if (buf == e->gscratch) {
-        float *d = ft_grad_of(e, t);
-        size_t n = nn_numel(&e->g->tensors[t]);
-        for (size_t i = 0; i < n; i++) d[i] += buf[i];
-    }
+    if (buf == e->gscratch) copy_add(e, ft_grad_of(e, t), buf, nn_numel(&e->g->tensors[t]), 1);
     e->ginit[t] = 1;
 }
 
 /* d(t) (+)= dy */
 static void add_to(ft_engine *e, int t, const float *dy, size_t n) {
-    float *d = ft_grad_of(e, t);
-    if (!e->ginit[t]) memcpy(d, dy, n * sizeof(float));
-    else
-        for (size_t i = 0; i < n; i++) d[i] += dy[i];
+    copy_add(e, ft_grad_of(e, t), dy, n, e->ginit[t]);
     e->ginit[t] = 1;
 }
 
