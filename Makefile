@@ -88,8 +88,8 @@ test-browser: $(BIN)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  EXTRA_LDLIBS="-fsanitize=address,undefined" test
+	  EXTRA_CFLAGS="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined,float-cast-overflow" test
 
 # docs/onnx-coverage.md from a run of `facescore model check` over libonnx-testdata (tools/onnx_coverage.py)
 onnx-coverage: $(BIN)
