@@ -7,8 +7,11 @@
  *   gemm1x1    1x1, stride 1, no padding, groups 1 (and FC): dX = dY.W, dW += dY^T.X as GEMMs;
  *              dX rows / dW (rows, then columns) split over threads: bit-identical for ANY thread count.
  *   depthwise  groups == cin == cout, kh*kw <= 64: channel-vectorised direct loops; dX alone by input
- *              rows; dW + db (and dX and the clamp, from gr_conv2d_backward) in one pass over the rows
- *              per channel range: bit-identical for any thread count. Scratch: (2*kh*kw + 1)*C floats.
+ *              rows (any thread count: same bits); dW + db (and dX, the clamp and the input mask, from
+ *              gr_conv2d_backward*) in one pass over the rows, split by images with per-thread dW/db
+ *              partials summed in thread order when there are at least as many images as threads
+ *              (bits depend on the thread count), else by channel ranges (same bits for any count).
+ *              Scratch: (kh*kw + w + threads*(kh*kw + 1))*C floats.
  *   im2col     every other groups-1 conv (the first 3x3 conv, strided 1x1, padded 1x1...): per task
  *              chunks of GR_CHUNK output pixels gathered into columns, then GEMMs. dW and db: per-task
  *              partials (the clamp of dY and db's sums per chunk, in cache) summed in task order (the
@@ -97,8 +100,9 @@ static int fuse_1x1(const gr_conv_shape *s) { return is_1x1_gemm(s) && (long)s->
 size_t gr_conv_scratch_size(const gr_conv_shape *s, int threads) {
     if (threads < 1) threads = fs_cpu_count(); /* as fs_pool_create(threads <= 0) */
     const char *p = gr_conv_path(s);
-    if (!strcmp(p, "depthwise")) /* wT [kh*kw][C], accT [kh*kw][C], db sums [C], a zero row [w][C] */
-        return ((2 * (size_t)s->kh * s->kw + 1) * s->cin + (size_t)s->w * s->cin) * sizeof(float);
+    if (!strcmp(p, "depthwise")) /* wT [kh*kw][C], a zero row [w][C], per thread: accT [kh*kw][C], db [C] */
+        return ((size_t)s->kh * s->kw * s->cin + (size_t)s->w * s->cin +
+                (size_t)threads * ((size_t)s->kh * s->kw + 1) * s->cin) * sizeof(float);
     if (!strcmp(p, "im2col")) return (size_t)threads * im2col_task_floats(s) * sizeof(float);
     if (fuse_1x1(s)) return (size_t)threads * fused_task_floats(s) * sizeof(float); /* gr_conv2d_backward */
     return 0;
@@ -244,34 +248,61 @@ typedef struct {
     float *dx, *accT, *dbacc, *dy;
     const float *y, *x, *wT, *zrow;
     float lo, hi, xlo, xhi;
-    int T, mx;
+    int T, mx, by_img;
 } dwf_job;
 
 static void dw_fused_task(void *ctx, int t, int thread) {
     (void)thread;
     const dwf_job *j = ctx;
-    int lo, hi;
-    split(j->s->cin, 16, t, j->T, &lo, &hi);
-    if (lo < hi)
-        j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->zrow, j->s, lo, hi,
-                             j->mx, j->xlo, j->xhi);
+    const gr_conv_shape *s = j->s;
+    if (!j->by_img) {
+        int lo, hi;
+        split(s->cin, 16, t, j->T, &lo, &hi);
+        if (lo < hi)
+            j->k->dw_fused_chans(j->dx, j->accT, j->dbacc, j->dy, j->y, j->lo, j->hi, j->x, j->wT, j->zrow, s, lo, hi,
+                                 j->mx, j->xlo, j->xhi);
+        return;
+    }
+    int n0, n1; /* images [n0, n1), all channels, into task t's own dW / db partial */
+    split(s->n, 1, t, j->T, &n0, &n1);
+    if (n0 >= n1) return;
+    gr_conv_shape sub = *s;
+    sub.n = n1 - n0;
+    const size_t xi = (size_t)n0 * s->h * s->w * s->cin, yi = (size_t)n0 * s->oh * s->ow * s->cout;
+    float *accT = j->accT + (size_t)t * (s->kh * s->kw + 1) * s->cin, *dbacc = accT + (size_t)s->kh * s->kw * s->cin;
+    j->k->dw_fused_chans(j->dx ? j->dx + xi : NULL, accT, dbacc, j->dy + yi, j->y ? j->y + yi : NULL, j->lo, j->hi,
+                         j->x + xi, j->wT, j->zrow, &sub, 0, s->cin, j->mx, j->xlo, j->xhi);
 }
 
+/* With T > 1 threads and at least T images, the pass is split by images (whole pixels per thread:
+ * no cache line shared between the threads' channel ranges), each task summing its own dW / db
+ * partial, added in task order: the bits depend on the thread count (reproducible for a fixed one).
+ * Otherwise by channel ranges of 16 (one partial; the same bits for any thread count). */
 static void dw_fused(const gr_kernels *k, float *dx, float *dw, float *db, float *dy, const float *y, float lo,
                      float hi, const float *x, const float *w, const gr_conv_shape *s, float *scratch, fs_pool *pool,
                      int mx, float xlo, float xhi) {
-    const int kk = s->kh * s->kw, C = s->cin;
-    float *wT = scratch, *accT = wT + (size_t)kk * C, *dbacc = accT + (size_t)kk * C, *zrow = dbacc + C;
+    const int kk = s->kh * s->kw, C = s->cin, T = fs_pool_size(pool), by_img = T > 1 && s->n >= T;
+    const int parts = by_img ? T : 1;
+    const size_t pstride = ((size_t)kk + 1) * C; /* accT [kk][C] + dbacc [C] per partial */
+    float *wT = scratch, *zrow = wT + (size_t)kk * C, *accT = zrow + (size_t)s->w * C;
     if (dx)
         for (int c = 0; c < C; c++) /* w[c][tap] -> wT[tap][c] */
             for (int t = 0; t < kk; t++) wT[(size_t)t * C + c] = w[(size_t)c * kk + t];
-    memset(accT, 0, ((size_t)kk + 1 + s->w) * C * sizeof(float)); /* accT, dbacc, zrow */
-    dwf_job j = {k, s, dx, accT, dbacc, dy, y, x, wT, zrow, lo, hi, xlo, xhi, fs_pool_size(pool), mx && dx};
-    fs_pool_run(pool, j.T, dw_fused_task, &j);
+    memset(zrow, 0, ((size_t)s->w * C + parts * pstride) * sizeof(float)); /* zrow, partials */
+    dwf_job j = {k, s, dx, accT, accT + (size_t)kk * C, dy, y, x, wT, zrow, lo, hi, xlo, xhi, T, mx && dx, by_img};
+    fs_pool_run(pool, T, dw_fused_task, &j);
     for (int c = 0; c < C; c++)
-        for (int t = 0; t < kk; t++) dw[(size_t)c * kk + t] += accT[(size_t)t * C + c];
+        for (int t = 0; t < kk; t++) {
+            float acc = accT[(size_t)t * C + c];
+            for (int p = 1; p < parts; p++) acc += accT[p * pstride + (size_t)t * C + c];
+            dw[(size_t)c * kk + t] += acc;
+        }
     if (db)
-        for (int c = 0; c < C; c++) db[c] += dbacc[c];
+        for (int c = 0; c < C; c++) {
+            float acc = accT[(size_t)kk * C + c];
+            for (int p = 1; p < parts; p++) acc += accT[p * pstride + (size_t)kk * C + c];
+            db[c] += acc;
+        }
 }
 
 /* ------------------------------------------------------------------ im2col (dense, any geometry) */

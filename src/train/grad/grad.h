@@ -20,9 +20,12 @@
  *   the generic vector-C path; FS_CPU=portable -> the generic path; FS_GRAD_REF=1 -> the references)
  *   to a fast path (GEMM form, SIMD in x86/avx2/, x86/avx512/, generic/; see dispatch.c) that the tests
  *   compare with the reference (tests/train/test_grad_fast.c).
- * - Determinism in detail: 1x1 stride-1 convs, FC and depthwise give the same bits for ANY thread
- *   count; other dense convs (the first 3x3 conv, strided or padded 1x1: the "im2col" path) sum
- *   per-thread dW partials in thread order: same bits for the same thread count.
+ * - Determinism in detail: 1x1 stride-1 convs and FC give the same bits for ANY thread count (the
+ *   narrow 1x1 convs' fused pass of gr_conv2d_backward: see there); depthwise convs too when there are
+ *   fewer images than threads (split by channels), else each thread sums the dW/db of its images and
+ *   the partials are added in thread order (dX: same bits for any count); other dense convs (the first
+ *   3x3 conv, strided or padded 1x1: the "im2col" path) sum per-thread dW partials in thread order:
+ *   same bits for the same thread count.
  * - No allocation inside these functions: scratch, if a fast path needs it, comes from
  *   gr_conv_scratch_size(s, threads) bytes (threads >= fs_pool_size(pool) of every call) that the
  *   caller allocates once at plan time and passes in (any malloc alignment). scratch == NULL where the
