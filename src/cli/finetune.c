@@ -198,17 +198,6 @@ static int in_groups(const char *groups, const char *g) {
     return 0;
 }
 
-/* the same rows hash as `facescore train` (train.fnv1a64) */
-static uint64_t rows_hash(const ds_set *ds) {
-    uint64_t h = DS_FNV_INIT;
-    for (int i = 0; i < ds->n; i++) {
-        char line[600];
-        int l = snprintf(line, sizeof line, "%s\t%.6f\t%d\n", ds->items[i].name, ds->items[i].score, ds->items[i].gender);
-        h = ds_fnv1a(h, line, (size_t)(l < (int)sizeof line ? l : (int)sizeof line - 1));
-    }
-    return h;
-}
-
 static fs_status load_data(const ft_opts *o, int fold, ft_data *d) {
     memset(d, 0, sizeof *d);
     ds_set all;
@@ -233,29 +222,7 @@ static fs_status load_data(const ft_opts *o, int fold, ft_data *d) {
         if (use_val && (double)(h % 10000) < o->val_frac * 10000) d->val[d->n_val++] = i;
         else d->fit[d->n_fit++] = i;
     }
-    d->data_hash = rows_hash(&d->tr);
-    return FS_OK;
-}
-
-/* FNV-1a of a backbone's file(s): the .json and its .bin for TF.js */
-static fs_status backbone_files(const char *dir, const bb_spec *sp, char *files, size_t nf, char *sums, size_t ns, uint64_t *combined) {
-    char rel2[300] = "", p[4500];
-    uint64_t h1, h2 = 0;
-    snprintf(p, sizeof p, "%s/%s", dir, sp->file);
-    fs_status st = ds_hash_file(p, &h1);
-    if (st != FS_OK) return st;
-    const char *dot = strrchr(sp->file, '.');
-    if (dot && !strcmp(dot, ".json")) {
-        snprintf(rel2, sizeof rel2, "%.*s.bin", (int)(dot - sp->file), sp->file);
-        snprintf(p, sizeof p, "%s/%s", dir, rel2);
-        if ((st = ds_hash_file(p, &h2)) != FS_OK) return st;
-    }
-    if (files) snprintf(files, nf, "%s%s%s", sp->file, rel2[0] ? "," : "", rel2);
-    if (sums) {
-        if (rel2[0]) snprintf(sums, ns, "%016llx,%016llx", (unsigned long long)h1, (unsigned long long)h2);
-        else snprintf(sums, ns, "%016llx", (unsigned long long)h1);
-    }
-    if (combined) *combined = h1 * 31 + h2;
+    d->data_hash = ds_rows_hash(&d->tr);
     return FS_OK;
 }
 
@@ -532,16 +499,14 @@ static fs_status save_model(const ft_opts *o, const char *path, const hd_model *
     for (char *sv, *t = strtok_r(buf, "+", &sv); t && nb < BB_MAX; t = strtok_r(NULL, "+", &sv), nb++) {
         const bb_spec *sp = bb_find(t);
         char files[400], sums[64];
-        fs_status st = backbone_files(o->models_dir, sp, files, sizeof files, sums, sizeof sums, NULL);
+        fs_status st = bb_files_hash(o->models_dir, sp, files, sizeof files, sums, sizeof sums, NULL);
         if (st != FS_OK) return st;
         snprintf(keys[nb][0], 64, "backbone.%s.file", t);
         snprintf(keys[nb][1], 64, "backbone.%s.fnv1a64", t);
         snprintf(keys[nb][2], 64, "backbone.%s.input", t);
         META(keys[nb][0], "%s", files);
         META(keys[nb][1], "%s", sums);
-        META(keys[nb][2], "%dx%d %s, feature %s [%d]", sp->size, sp->size,
-             !strcmp(t, "mnv2") ? "RGB/127.5-1" : !strcmp(t, "faceres") ? "BGR - (103.939,116.779,123.68)" : "(RGB-127.5)/128",
-             sp->tensor, sp->dim);
+        META(keys[nb][2], "%dx%d %s, feature %s [%d]", sp->size, sp->size, bb_input_desc(sp), sp->tensor, sp->dim);
     }
     static char fkey[64];
     snprintf(fkey, sizeof fkey, "backbone.%s.finetuned", o->backbone);
@@ -596,7 +561,7 @@ static fs_status open_run(const ft_opts *o, const ft_data *d, int fold, ft_run *
     if (o->train_from > ft_num_blocks(r->e)) return fs_error(FS_ERR_ARG, "--train-from %d: %s has %d blocks", o->train_from, o->backbone, ft_num_blocks(r->e));
     config_string(o, fold, &c, r->ck.config, sizeof r->ck.config);
     r->ck.data_hash = d->data_hash;
-    if ((st = backbone_files(o->models_dir, o->sp, NULL, 0, NULL, 0, &r->ck.backbone_hash)) != FS_OK) return st;
+    if ((st = bb_files_hash(o->models_dir, o->sp, NULL, 0, NULL, 0, &r->ck.backbone_hash)) != FS_OK) return st;
     r->ck.best_val = -2;
     ft_state s;
     ft_get_state(r->e, &s);

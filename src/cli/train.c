@@ -125,22 +125,6 @@ static fs_status train_rows(const train_opts *o, const ds_set *ds, const fe_matr
     return st;
 }
 
-static uint64_t data_hash(const ds_set *ds) {
-    uint64_t h = DS_FNV_INIT;
-    for (int i = 0; i < ds->n; i++) {
-        char line[600];
-        int l = snprintf(line, sizeof line, "%s\t%.6f\t%d\n", ds->items[i].name, ds->items[i].score, ds->items[i].gender);
-        h = ds_fnv1a(h, line, (size_t)(l < (int)sizeof line ? l : (int)sizeof line - 1));
-    }
-    return h;
-}
-
-static fs_status file_hash(const char *dir, const char *rel, uint64_t *h) {
-    char p[4400];
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    return ds_hash_file(p, h);
-}
-
 /* metadata of the model file */
 static fs_status save_model(const train_opts *o, const hd_model *m, const ds_set *train, int fold,
                             const ev_result *test, const hd_stats *hs, const char *path) {
@@ -165,30 +149,21 @@ static fs_status save_model(const train_opts *o, const hd_model *m, const ds_set
     int nb = 0;
     for (char *save, *t = strtok_r(buf, "+", &save); t && nb < 8; t = strtok_r(NULL, "+", &save), nb++) {
         const bb_spec *s = bb_find(t);
-        uint64_t h = 0, h2 = 0;
-        fs_status st = file_hash(o->fe.models_dir, s->file, &h);
+        char files[400], sums[64];
+        fs_status st = bb_files_hash(o->fe.models_dir, s, files, sizeof files, sums, sizeof sums, NULL);
         if (st != FS_OK) return st;
-        char rel2[300] = "";
-        const char *dot = strrchr(s->file, '.');
-        if (dot && !strcmp(dot, ".json")) {   /* TF.js: the weights shard next to it */
-            snprintf(rel2, sizeof rel2, "%.*s.bin", (int)(dot - s->file), s->file);
-            if ((st = file_hash(o->fe.models_dir, rel2, &h2)) != FS_OK) return st;
-        }
         snprintf(keys[nb][0], 64, "backbone.%s.file", t);
         snprintf(keys[nb][1], 64, "backbone.%s.fnv1a64", t);
         snprintf(keys[nb][2], 64, "backbone.%s.input", t);
-        META(keys[nb][0], "%s%s%s", s->file, rel2[0] ? "," : "", rel2);
-        if (rel2[0]) META(keys[nb][1], "%016llx,%016llx", (unsigned long long)h, (unsigned long long)h2);
-        else META(keys[nb][1], "%016llx", (unsigned long long)h);
-        META(keys[nb][2], "%dx%d %s, feature %s [%d]", s->size, s->size,
-             !strcmp(t, "mnv2") ? "RGB/127.5-1" : !strcmp(t, "faceres") ? "BGR - (103.939,116.779,123.68)" : "(RGB-127.5)/128",
-             s->tensor, s->dim);
+        META(keys[nb][0], "%s", files);
+        META(keys[nb][1], "%s", sums);
+        META(keys[nb][2], "%dx%d %s, feature %s [%d]", s->size, s->size, bb_input_desc(s), s->tensor, s->dim);
     }
     META("train.data", "%s", o->data);
     META("train.protocol", "%s%s", o->protocol, fold ? "" : "");
     if (fold) META("train.fold", "%d", fold);
     META("train.n", "%d", train->n);
-    META("train.fnv1a64", "%016llx", (unsigned long long)data_hash(train));
+    META("train.fnv1a64", "%016llx", (unsigned long long)ds_rows_hash(train));
     META("train.config", "seed=%llu lr=%g lr_class=%g lr_gender=%g wd_score=%g wd_class=%g wd_gender=%g dropout=%g batch=%d max_epochs=%d patience=%d val_frac=%g augment=%d",
          (unsigned long long)o->hc.seed, o->hc.lr, o->hc.lr_class, o->hc.lr_gender, o->hc.wd_score, o->hc.wd_class, o->hc.wd_gender, o->hc.dropout,
          o->hc.batch, o->hc.max_epochs, o->hc.patience, o->hc.val_frac, o->fe.augment);

@@ -46,6 +46,16 @@ uint64_t ds_fnv1a(uint64_t h, const void *buf, size_t len) {
     return h;
 }
 
+uint64_t ds_rows_hash(const ds_set *ds) {
+    uint64_t h = DS_FNV_INIT;
+    for (int i = 0; i < ds->n; i++) {
+        char line[600];
+        int l = snprintf(line, sizeof line, "%s\t%.6f\t%d\n", ds->items[i].name, ds->items[i].score, ds->items[i].gender);
+        h = ds_fnv1a(h, line, (size_t)(l < (int)sizeof line ? l : (int)sizeof line - 1));
+    }
+    return h;
+}
+
 fs_status ds_hash_file(const char *path, uint64_t *out) {
     FILE *f = fopen(path, "rb");
     if (!f) return fs_error(FS_ERR_IO, "%s: %s", path, strerror(errno));

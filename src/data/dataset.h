@@ -50,4 +50,6 @@ fs_status ds_load_protocol(const char *dir, const char *protocol, int fold, ds_s
 uint64_t ds_fnv1a(uint64_t h, const void *buf, size_t len);
 /* FNV-1a of a whole file's bytes (FS_ERR_IO if unreadable). */
 fs_status ds_hash_file(const char *path, uint64_t *out);
+/* FNV-1a of a set's rows ("name\tscore\tgender\n" each): a model file's train.fnv1a64. */
+uint64_t ds_rows_hash(const ds_set *ds);
 #endif

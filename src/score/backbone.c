@@ -24,6 +24,31 @@ const bb_spec *bb_find(const char *name) {
     return NULL;
 }
 
+const char *bb_input_desc(const bb_spec *sp) {
+    return !strcmp(sp->name, "mnv2") ? "RGB/127.5-1" : !strcmp(sp->name, "faceres") ? "BGR - (103.939,116.779,123.68)" : "(RGB-127.5)/128";
+}
+
+fs_status bb_files_hash(const char *dir, const bb_spec *sp, char *files, size_t nf, char *sums, size_t ns, uint64_t *combined) {
+    char rel2[300] = "", p[4500];
+    uint64_t h1, h2 = 0;
+    snprintf(p, sizeof p, "%s/%s", dir, sp->file);
+    fs_status st = ds_hash_file(p, &h1);
+    if (st != FS_OK) return st;
+    const char *dot = strrchr(sp->file, '.');
+    if (dot && !strcmp(dot, ".json")) {
+        snprintf(rel2, sizeof rel2, "%.*s.bin", (int)(dot - sp->file), sp->file);
+        snprintf(p, sizeof p, "%s/%s", dir, rel2);
+        if ((st = ds_hash_file(p, &h2)) != FS_OK) return st;
+    }
+    if (files) snprintf(files, nf, "%s%s%s", sp->file, rel2[0] ? "," : "", rel2);
+    if (sums) {
+        if (rel2[0]) snprintf(sums, ns, "%016llx,%016llx", (unsigned long long)h1, (unsigned long long)h2);
+        else snprintf(sums, ns, "%016llx", (unsigned long long)h1);
+    }
+    if (combined) *combined = h1 * 31 + h2;
+    return FS_OK;
+}
+
 const char *bb_crop_name(bb_crop c) { return c == BB_CROP_ALIGN ? "align" : c == BB_CROP_BOX15 ? "box15" : "box10"; }
 
 int bb_crop_parse(const char *s, bb_crop *out) {

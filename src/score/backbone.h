@@ -46,6 +46,11 @@ typedef struct {
 
 const bb_spec *bb_find(const char *name);
 const char *bb_crop_name(bb_crop c);
+/* The preprocessing in words, for model-file metadata ("RGB/127.5-1", ...). */
+const char *bb_input_desc(const bb_spec *sp);
+/* FNV-1a of a backbone's file(s) under dir (TF.js: the .json and its .bin): files = "a.json,a.bin",
+ * sums = "h1[,h2]" (hex), *combined = one number of both; each output may be NULL. */
+fs_status bb_files_hash(const char *dir, const bb_spec *sp, char *files, size_t nf, char *sums, size_t ns, uint64_t *combined);
 int bb_crop_parse(const char *s, bb_crop *out);
 /* Checks "a+b+..." names and returns the total feature dimension (0 and an error if unknown). */
 int bb_names_dim(const char *names);
