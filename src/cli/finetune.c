@@ -60,7 +60,7 @@ static void usage(FILE *f) {
             "  --with NAMES          frozen backbones whose features join the final heads (default mnv2+mfn\n"
             "                        for faceres, faceres+mfn for mnv2; none = the fine-tuned one alone)\n"
             "  --train-from B        first trained block (0 = all; default 10 of faceres' 14, 14 of mnv2's 18)\n"
-            "  --epochs N            epochs (default 6; 0 = no fine-tuning: the frozen-feature model)\n"
+            "  --epochs N            epochs (default 10; 0 = no fine-tuning: the frozen-feature model)\n"
             "  --batch N             images per step (default 16)\n"
             "  --loss L              mse, l1, ce, ldl or two joined by + (default mse+ldl); a list A,B,...\n"
             "                        or auto (mse+ldl,l1+ldl,mse+ce,mse): one fine-tune per loss from the same\n"
@@ -120,7 +120,7 @@ static int parse_losses(ft_opts *o) {
 static int parse(int argc, char **argv, ft_opts *o) {
     memset(o, 0, sizeof *o);
     o->protocol = "60/40"; o->out = "facescore-finetuned.fsh"; o->backbone = "faceres"; o->loss = "mse+ldl";
-    o->train_from = -1; o->epochs = 6; o->batch = 16; o->threads = 0; o->workers = 1; o->augment = 1;
+    o->train_from = -1; o->epochs = 10; o->batch = 16; o->threads = 0; o->workers = 1; o->augment = 1;
     o->seed = 1; o->lr = 3e-4; o->wd = 1e-4; o->val_frac = 0.1; o->optim = FT_OPT_ADAMW;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
